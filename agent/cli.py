@@ -1,0 +1,248 @@
+"""The `hotfix` command line.
+
+Exit codes: 0 the run did its job (completed; for deployments also "rolled back as
+designed"); 1 the run ended without completing (limit hit, model or tool failure);
+2 bad input (usage, config, agent definition, arguments); 3 a required approval was denied;
+130 interrupted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from agent.approvers import Approver, DenyAllApprover, PolicyFileApprover, TerminalApprover
+from agent.cli_view import LiveView
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_DENIED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Deploy bug fixes and hotfixes to production with minimal risk.")
+policy_app = typer.Typer(no_args_is_help=True, help="Inspect the gate's rules.")
+app.add_typer(policy_app, name="policy")
+
+WorkspaceOpt = Annotated[Path, typer.Option("--workspace", "-w", help="Repository to work on.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+ApproveOpt = Annotated[str, typer.Option(
+    "--approve", help="Who approves gated calls: ask (terminal), deny, or policy:FILE.")]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Config file (hotfix.toml).")]
+
+
+class CliError(Exception):
+    """Bad input: printed as one line, exit code 2."""
+
+
+def make_approver(spec: str, console: Console) -> Approver:
+    """Build the approver named on the command line."""
+    if spec == "ask":
+        return TerminalApprover(console)
+    if spec == "deny":
+        return DenyAllApprover()
+    if spec.startswith("policy:"):
+        return PolicyFileApprover(Path(spec.removeprefix("policy:")))
+    raise CliError(f"--approve must be ask, deny or policy:FILE, not {spec!r}")
+
+
+def _emit_json(document: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(document, indent=2, default=str) + "\n")
+
+
+def _fail(message: str, as_json: bool, code: int = EXIT_BAD_INPUT) -> typer.Exit:
+    if as_json:
+        _emit_json({"error": message, "exit_code": code})
+    else:
+        Console(stderr=True).print(f"[red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+@app.command()
+def run(
+    description: Annotated[str, typer.Argument(help="The hotfix: what is broken, where the fix is.")],
+    workspace: WorkspaceOpt = Path("."),
+    model: Annotated[str | None, typer.Option(
+        "--model", help="Model id, display name, runbook, or scripted:FILE.")] = None,
+    approve: ApproveOpt = "ask",
+    target: Annotated[str | None, typer.Option("--target", help="Deployment target.")] = None,
+    strategy: Annotated[str | None, typer.Option("--strategy", help="Rollout strategy.")] = None,
+    agent: Annotated[str, typer.Option("--agent", help="Agent definition.")] = "hotfix-deployment",
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run the hotfix-deployment agent on a description."""
+    from agent.session import SessionOptions, run_session
+
+    console = Console(stderr=as_json)
+    try:
+        options = SessionOptions(
+            description=description, workspace=workspace, model=model,
+            approver=make_approver(approve, console), agent=agent, config_path=config,
+            target=target, strategy=strategy, on_event=LiveView(console),
+        )
+        result = asyncio.run(run_session(options))
+    except KeyboardInterrupt:
+        raise _fail("interrupted", as_json, EXIT_INTERRUPTED) from None
+    except Exception as exc:
+        if _is_input_error(exc):
+            raise _fail(str(exc), as_json) from None
+        raise
+    if as_json:
+        _emit_json(result.to_json())
+    else:
+        console.print(f"\n[bold]{result.status}[/] ({result.stop_reason}) · run {result.run_id} "
+                      f"· {result.turns} turns · {result.tool_calls} tool calls")
+        if result.final_text:
+            console.print(result.final_text, highlight=False, markup=False)
+        console.print(f"journal: {result.journal_path}")
+    raise typer.Exit(EXIT_OK if result.status == "completed" else EXIT_FAILED)
+
+
+@app.command("tool")
+def tool_command(
+    name: Annotated[str, typer.Argument(help="Tool name (or alias).")],
+    args: Annotated[str, typer.Argument(help="Arguments as a JSON object.")] = "{}",
+    workspace: WorkspaceOpt = Path("."),
+    approve: ApproveOpt = "ask",
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Make one tool call through the gate (for debugging and scripts)."""
+    from agent.single_call import call_tool
+
+    console = Console(stderr=as_json)
+    try:
+        parsed = json.loads(args)
+        if not isinstance(parsed, dict):
+            raise CliError("JSON_ARGS must be a JSON object")
+        outcome = asyncio.run(call_tool(name, parsed, workspace=workspace, config_path=config,
+                                        approver=make_approver(approve, console)))
+    except json.JSONDecodeError as exc:
+        raise _fail(f"JSON_ARGS is not valid JSON: {exc}", as_json) from None
+    except Exception as exc:
+        if _is_input_error(exc):
+            raise _fail(str(exc), as_json) from None
+        raise
+    if as_json:
+        _emit_json(outcome.to_json())
+    else:
+        console.print(outcome.text, highlight=False, markup=False)
+        if outcome.status != "ok":
+            Console(stderr=True).print(f"[red]{outcome.status}[/]")
+    raise typer.Exit(outcome.exit_code)
+
+
+@app.command("tools")
+def tools_command(
+    agent: Annotated[str, typer.Option("--agent", help="Agent definition.")] = "hotfix-deployment",
+    workspace: WorkspaceOpt = Path("."),
+    as_json: JsonOpt = False,
+) -> None:
+    """List every tool an agent definition gets, with its effect and source."""
+    from agent.definitions import find_definition
+    from tools.registry import default_registry
+
+    try:
+        definition = find_definition(agent, [workspace.resolve() / ".github" / "agents"])
+        selected, notices = default_registry().select(definition.tools)
+    except Exception as exc:
+        if _is_input_error(exc):
+            raise _fail(str(exc), as_json) from None
+        raise
+    rows = [{"name": t.name, "aliases": list(t.aliases), "effect": t.effect.value,
+             "source": t.source, "description": t.description.strip().splitlines()[0]}
+            for t in selected]
+    if as_json:
+        _emit_json({"agent": definition.slug, "tools": rows, "notices": notices})
+        return
+    table = Table("tool", "effect", "source", "aliases", "description")
+    for row in rows:
+        table.add_row(row["name"], row["effect"], row["source"], ", ".join(row["aliases"]),
+                      row["description"])
+    console = Console()
+    console.print(table)
+    for notice in notices:
+        console.print(f"[yellow]note:[/] {notice}")
+
+
+@policy_app.command("explain")
+def policy_explain(
+    tool: Annotated[str, typer.Argument(help="Tool name (or alias).")],
+    args: Annotated[str, typer.Argument(help="Arguments as a JSON object.")] = "{}",
+    workspace: WorkspaceOpt = Path("."),
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Say whether the gate would allow, ask about, or deny a call, and which rule decided."""
+    from agent.single_call import explain_call
+
+    try:
+        parsed = json.loads(args)
+        if not isinstance(parsed, dict):
+            raise CliError("JSON_ARGS must be a JSON object")
+        verdict = explain_call(tool, parsed, workspace=workspace, config_path=config)
+    except json.JSONDecodeError as exc:
+        raise _fail(f"JSON_ARGS is not valid JSON: {exc}", as_json) from None
+    except Exception as exc:
+        if _is_input_error(exc):
+            raise _fail(str(exc), as_json) from None
+        raise
+    if as_json:
+        _emit_json({"decision": verdict.decision.value, "rule": verdict.rule,
+                    "reason": verdict.reason})
+    else:
+        Console().print(f"{verdict.decision.value}  [dim]rule: {verdict.rule or '(default)'}"
+                        f" — {verdict.reason}[/]", highlight=False)
+
+
+@app.command("runs")
+def runs_command(
+    run_id: Annotated[str | None, typer.Argument(help="Show one run (id or prefix).")] = None,
+    workspace: WorkspaceOpt = Path("."),
+    as_json: JsonOpt = False,
+) -> None:
+    """List runs, or show one run's journal summary."""
+    from agent.runs import find_run, list_runs, summarise_run
+
+    root = workspace.resolve()
+    if run_id is not None:
+        try:
+            summary = summarise_run(find_run(root, run_id))
+        except LookupError as exc:
+            raise _fail(str(exc), as_json) from None
+        if as_json:
+            _emit_json(summary.to_json())
+        else:
+            for key, value in summary.to_json().items():
+                Console().print(f"[bold]{key}[/]: {value}", highlight=False)
+        return
+    runs = list_runs(root)
+    if as_json:
+        _emit_json({"runs": [r.to_json() for r in runs]})
+        return
+    table = Table("run", "status", "agent", "model", "calls", "description")
+    for r in runs:
+        table.add_row(r.run_id, r.status, r.agent, r.model, str(r.tool_calls),
+                      r.description[:60])
+    Console().print(table)
+
+
+def _is_input_error(exc: Exception) -> bool:
+    from agent.config import ConfigError
+    from agent.definitions import DefinitionError
+    from agent.models.base import ModelError
+    from agent.policy import PolicyError
+    from tools.registry import UnknownToolError
+
+    return isinstance(exc, CliError | ConfigError | DefinitionError | PolicyError
+                      | UnknownToolError | ModelError | FileNotFoundError)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

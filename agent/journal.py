@@ -1,0 +1,229 @@
+"""The run journal: an append-only, fsync'd JSONL file that is the truth about a run.
+
+Every event is redacted, serialised on one line, written and fsync'd before `write`
+returns, so a crash right after loses nothing that was reported as done. Readers tolerate a
+torn last line (the one a crash can leave behind).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agent.redaction import Redactor
+
+SCHEMA_VERSION = 1
+JOURNAL_NAME = "journal.jsonl"
+
+
+class Event(BaseModel):
+    """Base of every journal event. Subclasses set a literal `type`."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: str
+
+
+class RunStarted(Event):
+    type: Literal["run_started"] = "run_started"
+    run_id: str
+    description: str
+    agent: str
+    model: str
+    workspace: str
+    config_source: str | None = None
+    front_end: str = "cli"
+
+
+class ModelTurn(Event):
+    type: Literal["model_turn"] = "model_turn"
+    turn: int
+    model: str
+    stop_reason: str | None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    duration_ms: int = 0
+    text: str = ""
+    tool_uses: list[dict[str, Any]] = Field(default_factory=list[dict[str, Any]])
+
+
+class ToolRequested(Event):
+    type: Literal["tool_requested"] = "tool_requested"
+    call_id: str
+    tool: str
+    args: dict[str, Any]
+    fingerprint: str
+    effect: str | None = None
+
+
+class GateDecided(Event):
+    type: Literal["gate_decision"] = "gate_decision"
+    call_id: str
+    tool: str
+    fingerprint: str
+    decision: Literal["allow", "ask", "deny"]
+    rule: str | None
+    reason: str
+
+
+class ApprovalRecorded(Event):
+    type: Literal["approval"] = "approval"
+    call_id: str
+    fingerprint: str
+    approved: bool
+    approver: str
+    scope: Literal["once", "run"] = "once"
+    reason: str = ""
+
+
+class ToolFinished(Event):
+    type: Literal["tool_finished"] = "tool_finished"
+    call_id: str
+    tool: str
+    status: Literal["ok", "error", "denied", "invalid", "unknown_tool", "skipped"]
+    duration_ms: int = 0
+    output_chars: int = 0
+    truncated: bool = False
+    summary: str = ""
+    data: dict[str, Any] | None = None
+
+
+class StepEvent(Event):
+    """A deployment step, written before (`started`) and after (`finished`/`failed`)."""
+
+    type: Literal["step"] = "step"
+    step_id: str
+    kind: str
+    phase: Literal["started", "finished", "failed", "skipped"]
+    details: dict[str, Any] = Field(default_factory=dict[str, Any])
+
+
+class Notice(Event):
+    type: Literal["notice"] = "notice"
+    level: Literal["info", "warning", "error"] = "info"
+    message: str
+
+
+class RunFinished(Event):
+    type: Literal["run_finished"] = "run_finished"
+    status: str
+    stop_reason: str
+    turns: int
+    tool_calls: int
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    summary: str = ""
+
+
+def new_run_id() -> str:
+    """Sortable, unique run id: UTC timestamp plus random suffix."""
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    return f"{stamp}-{secrets.token_hex(3)}"
+
+
+def runs_root(workspace: Path) -> Path:
+    return workspace / ".hotfix" / "runs"
+
+
+class Journal:
+    """Appends events to one run's `journal.jsonl`."""
+
+    def __init__(self, path: Path, redactor: Redactor, run_id: str) -> None:
+        self.path = path
+        self.run_id = run_id
+        self._redactor = redactor
+        self._lock = threading.Lock()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _drop_torn_tail(path)
+        self._seq = _last_seq(path)
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+
+    @classmethod
+    def create(cls, workspace: Path, redactor: Redactor, run_id: str | None = None) -> Journal:
+        """Start the journal of a new run under `<workspace>/.hotfix/runs/<run-id>/`."""
+        run_id = run_id or new_run_id()
+        return cls(runs_root(workspace) / run_id / JOURNAL_NAME, redactor, run_id)
+
+    @property
+    def run_dir(self) -> Path:
+        return self.path.parent
+
+    def write(self, event: Event) -> dict[str, Any]:
+        """Redact, append and fsync one event; returns the record as written."""
+        body = self._redactor.value(event.model_dump(mode="json"))
+        with self._lock:
+            self._seq += 1
+            record = {"v": SCHEMA_VERSION, "seq": self._seq, "ts": time.time(), **body}
+            line = json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
+            os.write(self._fd, line.encode())
+            os.fsync(self._fd)
+        return record
+
+    def close(self) -> None:
+        with self._lock:
+            if self._fd >= 0:
+                os.close(self._fd)
+                self._fd = -1
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def read_journal(path: Path) -> list[dict[str, Any]]:
+    """All complete events of a journal; a torn final line is skipped, not an error."""
+    return list(iter_journal(path))
+
+
+def iter_journal(path: Path) -> Iterator[dict[str, Any]]:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return
+    lines = raw.split(b"\n")
+    for index, line in enumerate(lines):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            if index >= len(lines) - 2:
+                return  # torn tail: the write a crash interrupted
+            raise
+        if isinstance(record, dict):
+            yield record  # pyright: ignore[reportUnknownArgumentType]
+
+
+def _last_seq(path: Path) -> int:
+    last = 0
+    for record in iter_journal(path):
+        seq = record.get("seq")
+        if isinstance(seq, int):
+            last = max(last, seq)
+    return last
+
+
+def _drop_torn_tail(path: Path) -> None:
+    # A line without its newline was never acknowledged as written: cut it before appending,
+    # or the next event would be glued onto it.
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return
+    if raw and not raw.endswith(b"\n"):
+        with path.open("r+b") as handle:
+            handle.truncate(raw.rfind(b"\n") + 1)

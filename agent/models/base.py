@@ -1,0 +1,90 @@
+"""The one small protocol every model client implements.
+
+Messages and content blocks are plain dicts in Anthropic Messages API format (`text`,
+`tool_use`, `tool_result`), so transcripts, cassettes and scripted turns need no mapping.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+ContentBlock = dict[str, Any]
+Message = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """A tool as the model sees it."""
+
+    name: str
+    description: str
+    input_schema: dict[str, Any]
+
+    def to_api(self) -> dict[str, Any]:
+        return {"name": self.name, "description": self.description,
+                "input_schema": self.input_schema}
+
+
+@dataclass
+class ModelRequest:
+    """One turn's input: the stable prefix (system + tools) and the conversation."""
+
+    system: str
+    tools: list[ToolSpec]
+    messages: list[Message]
+    max_tokens: int = 8192
+
+
+@dataclass
+class Usage:
+    """Token counts of one turn, as the provider reported them."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+
+    @property
+    def total(self) -> int:
+        return (self.input_tokens + self.output_tokens + self.cache_read_tokens
+                + self.cache_write_tokens)
+
+    def add(self, other: Usage) -> None:
+        self.input_tokens += other.input_tokens
+        self.output_tokens += other.output_tokens
+        self.cache_read_tokens += other.cache_read_tokens
+        self.cache_write_tokens += other.cache_write_tokens
+
+
+@dataclass
+class ModelResponse:
+    """One assistant turn."""
+
+    content: list[ContentBlock]
+    stop_reason: str | None
+    model: str
+    usage: Usage = field(default_factory=Usage)
+
+    @property
+    def tool_uses(self) -> list[ContentBlock]:
+        return [block for block in self.content if block.get("type") == "tool_use"]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(b.get("text", "") for b in self.content if b.get("type") == "text")
+
+
+class ModelError(Exception):
+    """The model could not produce a turn (after the client's own retries)."""
+
+
+class ModelClient(Protocol):
+    """Anything that turns a `ModelRequest` into the next assistant turn."""
+
+    @property
+    def model_id(self) -> str: ...
+
+    async def complete(self, request: ModelRequest) -> ModelResponse: ...
+
+    async def aclose(self) -> None: ...

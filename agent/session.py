@@ -1,0 +1,196 @@
+"""One run of an agent, wired together: config, journal, tools, gate, model, loop.
+
+Every front end (CLI, MCP server, eval runner) builds `SessionOptions` and calls
+`run_session`; they differ only in their approver and in how they show events.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from agent.approvers import Approver
+from agent.config import HotfixConfig, load_config
+from agent.definitions import AgentDefinition, Handoff, find_definition
+from agent.gate import Gate
+from agent.journal import Journal, Notice, RunFinished, RunStarted
+from agent.loop import AgentLoop, LoopLimits, LoopResult, StopReason
+from agent.models.base import ModelClient
+from agent.models.factory import create_model, has_model_credentials
+from agent.policy import Policy
+from agent.redaction import Redactor
+from tools.base import Tool, ToolContext
+from tools.registry import ToolRegistry, default_registry
+
+EventCallback = Callable[[str, dict[str, Any]], None]
+
+
+@dataclass
+class SessionOptions:
+    """What a front end asks for."""
+
+    description: str
+    workspace: Path
+    approver: Approver
+    model: str | None = None
+    agent: str = "hotfix-deployment"
+    config_path: Path | None = None
+    front_end: str = "cli"
+    target: str | None = None
+    strategy: str | None = None
+    on_event: EventCallback | None = None
+    on_text: Callable[[str], None] | None = None
+    http_client: Any = None
+    # An already-built model (evals, tests); takes precedence over `model`.
+    model_client: ModelClient | None = None
+    extra_tools: list[Tool] = field(default_factory=list[Tool])
+
+
+@dataclass
+class RunResult:
+    """How a run ended, for the front end to show."""
+
+    run_id: str
+    run_dir: Path
+    status: str
+    stop_reason: str
+    final_text: str
+    detail: str
+    turns: int
+    tool_calls: int
+    model: str
+    usage: dict[str, int]
+    notices: list[str]
+    handoffs: list[Handoff]
+    extras: dict[str, Any] = field(default_factory=dict[str, Any])
+
+    @property
+    def journal_path(self) -> Path:
+        return self.run_dir / "journal.jsonl"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id, "status": self.status, "stop_reason": self.stop_reason,
+            "summary": self.final_text, "detail": self.detail, "turns": self.turns,
+            "tool_calls": self.tool_calls, "model": self.model, "usage": self.usage,
+            "notices": self.notices, "run_dir": str(self.run_dir),
+            "journal": str(self.journal_path),
+            "handoffs": [h.model_dump() for h in self.handoffs], **self.extras,
+        }
+
+
+def build_redactor(config: HotfixConfig) -> Redactor:
+    """Secrets from the environment plus the names the config marks as secret."""
+    return Redactor.from_environment(extra_names=config.secrets.env_names)
+
+
+def limits_from(config: HotfixConfig) -> LoopLimits:
+    limits = config.limits
+    return LoopLimits(max_turns=limits.max_turns, max_tool_calls=limits.max_tool_calls,
+                      token_budget=limits.token_budget, wall_clock_s=limits.wall_clock_s,
+                      tool_output_chars=limits.tool_output_chars,
+                      max_tokens=config.model.max_tokens)
+
+
+def select_tools(definition: AgentDefinition, registry: ToolRegistry) -> tuple[list[Tool], list[str]]:
+    """The tools an agent definition asks for (errors on unknown names)."""
+    return registry.select(definition.tools)
+
+
+async def run_session(options: SessionOptions) -> RunResult:
+    """Run one agent to completion and journal everything it did."""
+    workspace = options.workspace.resolve()
+    config = load_config(workspace, options.config_path)
+    if options.target:
+        config.deploy.target = options.target
+    if options.strategy:
+        config.deploy.strategy = options.strategy
+    redactor = build_redactor(config)
+    definition = find_definition(options.agent, [workspace / ".github" / "agents"])
+    registry = default_registry(options.extra_tools)
+    tools, notices = select_tools(definition, registry)
+    if options.model_client is not None:
+        model: ModelClient = options.model_client
+    else:
+        model, model_notices = create_model(
+            options.model or _definition_model(definition), config.model,
+            on_text=options.on_text, http_client=options.http_client,
+        )
+        notices += model_notices
+    journal = Journal.create(workspace, redactor)
+    ctx = ToolContext(workspace=workspace, config=config, redactor=redactor, journal=journal,
+                      run_id=journal.run_id)
+    gate = Gate(Policy(config.gate), options.approver, journal, redactor)
+    system = definition.render(workspace=str(workspace), target=config.deploy.target,
+                               strategy=config.deploy.strategy,
+                               date=datetime.now(UTC).date().isoformat(),
+                               tools=[t.name for t in tools])
+    journal.write(RunStarted(run_id=journal.run_id, description=options.description,
+                             agent=definition.slug, model=model.model_id,
+                             workspace=str(workspace), config_source=config.source,
+                             front_end=options.front_end))
+    for notice in notices:
+        journal.write(Notice(level="warning", message=notice))
+    loop = AgentLoop(model=model, tools=tools, gate=gate, ctx=ctx, journal=journal,
+                     redactor=redactor, system_prompt=system, limits=limits_from(config),
+                     on_event=options.on_event)
+    try:
+        outcome = await loop.run(options.description)
+    except BaseException:
+        _finish(journal, loop, StopReason.CANCELLED, "cancelled", "the run was interrupted")
+        raise
+    finally:
+        with contextlib.suppress(Exception):
+            await model.aclose()
+    status = _status(outcome)
+    _finish(journal, loop, outcome.stop_reason, status, outcome.final_text or outcome.detail)
+    journal.close()
+    return RunResult(
+        run_id=journal.run_id, run_dir=journal.run_dir, status=status,
+        stop_reason=outcome.stop_reason.value, final_text=redactor.text(outcome.final_text),
+        detail=outcome.detail, turns=outcome.turns, tool_calls=outcome.tool_calls,
+        model=model.model_id, usage=_usage(outcome), notices=notices,
+        handoffs=definition.handoffs if outcome.completed else [],
+        extras=dict(ctx.extras.get("result", {})),
+    )
+
+
+def _definition_model(definition: AgentDefinition) -> str | None:
+    # The definition's model applies when Claude can be reached; offline the factory falls
+    # back to the runbook planner. HOTFIX_MODEL still overrides both.
+    if definition.model and not os.environ.get("HOTFIX_MODEL") and has_model_credentials():
+        return definition.model
+    return None
+
+
+def _status(outcome: LoopResult) -> str:
+    if outcome.completed:
+        return "completed"
+    if outcome.stop_reason is StopReason.MODEL_ERROR:
+        return "failed"
+    return "stopped"
+
+
+def _usage(outcome: LoopResult) -> dict[str, int]:
+    u = outcome.usage
+    return {"input_tokens": u.input_tokens, "output_tokens": u.output_tokens,
+            "cache_read_tokens": u.cache_read_tokens, "cache_write_tokens": u.cache_write_tokens}
+
+
+def _finish(journal: Journal, loop: AgentLoop, reason: StopReason, status: str,
+            summary: str) -> None:
+    u = loop.usage
+    journal.write(RunFinished(
+        status=status, stop_reason=reason.value, turns=loop.turns, tool_calls=loop.tool_calls,
+        input_tokens=u.input_tokens, output_tokens=u.output_tokens,
+        cache_read_tokens=u.cache_read_tokens, cache_write_tokens=u.cache_write_tokens,
+        summary=summary,
+    ))
+
+
+__all__ = ["ModelClient", "RunResult", "SessionOptions", "run_session"]

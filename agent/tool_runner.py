@@ -1,0 +1,189 @@
+"""Executes one turn's tool calls: validate, gate, run, shape the result, journal it all.
+
+Reads that are safe to overlap run concurrently; anything else runs alone and in the order
+the model asked. Whatever happens, each call yields exactly one `tool_result` block.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from agent.gate import Authorization, Gate
+from agent.journal import Journal, ToolFinished, ToolRequested
+from agent.models.base import ContentBlock
+from agent.redaction import Redactor
+from agent.tool_output import cap_text, wrap_untrusted
+from tools.base import Effect, Tool, ToolArgs, ToolCall, ToolContext, ToolError
+
+
+@dataclass
+class CallRecord:
+    """The outcome of one call: redacted, capped text plus what decided it."""
+
+    call: ToolCall
+    status: str  # ok | error | denied | invalid | unknown_tool | skipped
+    text: str
+    data: dict[str, Any] | None = None
+    authorization: Authorization | None = None
+    ran: bool = False
+
+    def to_block(self) -> ContentBlock:
+        """The `tool_result` block for the model."""
+        # Only real tool output is wrapped as untrusted; our own refusals are harness text.
+        content = wrap_untrusted(self.call.tool, self.text) if self.ran else self.text
+        return {"type": "tool_result", "tool_use_id": self.call.id, "content": content,
+                "is_error": self.status != "ok"}
+
+
+@dataclass
+class _Prepared:
+    """A call that passed validation and the gate, ready to run."""
+
+    call: ToolCall
+    tool: Tool
+    args: ToolArgs
+    parallel: bool
+    authorization: Authorization
+
+
+class ToolRunner:
+    """Runs tool calls for the loop; one instance per session."""
+
+    def __init__(
+        self,
+        *,
+        tools: list[Tool],
+        gate: Gate,
+        ctx: ToolContext,
+        journal: Journal,
+        redactor: Redactor,
+        output_limit: int,
+        on_event: Callable[[str, dict[str, Any]], None],
+    ) -> None:
+        self._tools = {tool.name: tool for tool in tools}
+        self._gate = gate
+        self._ctx = ctx
+        self._journal = journal
+        self._redactor = redactor
+        self._output_limit = output_limit
+        self._on_event = on_event
+        self.calls_made = 0
+
+    async def run_all(self, tool_uses: list[ContentBlock], *, budget: int,
+                      deadline: float) -> list[ContentBlock]:
+        """Results for every `tool_use`, in the order given."""
+        calls = [ToolCall(id=str(block.get("id") or f"call_{index}"),
+                          tool=str(block.get("name", "")), args=dict(block.get("input") or {}))
+                 for index, block in enumerate(tool_uses)]
+        records: dict[str, CallRecord] = {}
+        batch: list[_Prepared] = []
+        for index, call in enumerate(calls):
+            if index >= budget or time.time() >= deadline:
+                which = "tool-call" if index >= budget else "wall-clock"
+                records[call.id] = self._finish(call, "skipped",
+                                                f"not run: the run's {which} limit was reached")
+                continue
+            prepared = await self._prepare(call)
+            if isinstance(prepared, CallRecord):
+                records[call.id] = prepared
+            elif prepared.parallel:
+                batch.append(prepared)
+            else:
+                # A mutation: let earlier reads finish first, then run it alone.
+                await self._run_batch(batch, records)
+                batch = []
+                records[call.id] = await self._execute(prepared)
+        await self._run_batch(batch, records)
+        return [records[call.id].to_block() for call in calls]
+
+    async def run_one(self, call: ToolCall) -> CallRecord:
+        """Validate, gate and run a single call."""
+        prepared = await self._prepare(call)
+        if isinstance(prepared, CallRecord):
+            return prepared
+        return await self._execute(prepared)
+
+    async def _run_batch(self, batch: list[_Prepared], records: dict[str, CallRecord]) -> None:
+        outputs = await asyncio.gather(*(self._execute(p) for p in batch))
+        for prepared, output in zip(batch, outputs, strict=True):
+            records[prepared.call.id] = output
+
+    async def _prepare(self, call: ToolCall) -> _Prepared | CallRecord:
+        self.calls_made += 1
+        tool = self._tools.get(call.tool)
+        if tool is None:
+            self._journal.write(ToolRequested(call_id=call.id, tool=call.tool, args=call.args,
+                                              fingerprint=call.fingerprint))
+            known = ", ".join(sorted(self._tools))
+            return self._finish(call, "unknown_tool",
+                                f"unknown tool {call.tool!r}; available: {known}")
+        try:
+            args = tool.args_model.model_validate(call.args)
+        except ValidationError as exc:
+            self._journal.write(ToolRequested(call_id=call.id, tool=call.tool, args=call.args,
+                                              fingerprint=call.fingerprint))
+            return self._finish(call, "invalid", _validation_message(tool, exc))
+        effect = tool.effect_for(args)
+        self._journal.write(ToolRequested(call_id=call.id, tool=call.tool, args=call.args,
+                                          fingerprint=call.fingerprint, effect=effect.value))
+        self._on_event("tool_requested", {"tool": call.tool, "args": self._redactor.value(call.args),
+                                          "effect": effect.value})
+        authorization = await self._gate.authorize(tool, call, effect)
+        if not authorization.allowed:
+            return self._finish(call, "denied",
+                                f"not run: denied by the gate: {authorization.reason}",
+                                authorization=authorization)
+        parallel = tool.concurrent_safe and effect is Effect.READ
+        return _Prepared(call=call, tool=tool, args=args, parallel=parallel,
+                         authorization=authorization)
+
+    async def _execute(self, prepared: _Prepared) -> CallRecord:
+        call, tool, auth = prepared.call, prepared.tool, prepared.authorization
+        started = time.monotonic()
+        try:
+            result = await tool.run(prepared.args, self._ctx)
+        except ToolError as exc:
+            return self._finish(call, "error", f"{tool.name} failed: {exc}", started=started,
+                                authorization=auth)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a bug in a tool must not crash the run
+            return self._finish(call, "error",
+                                f"{tool.name} failed with an internal error: "
+                                f"{type(exc).__name__}: {exc}", started=started,
+                                authorization=auth)
+        status = "error" if result.is_error else "ok"
+        return self._finish(call, status, result.text, started=started, data=result.data,
+                            authorization=auth)
+
+    def _finish(self, call: ToolCall, status: str, text: str, *, started: float | None = None,
+                data: dict[str, Any] | None = None,
+                authorization: Authorization | None = None) -> CallRecord:
+        clean = self._redactor.text(text)
+        capped, truncated = cap_text(clean, self._output_limit)
+        duration_ms = int((time.monotonic() - started) * 1000) if started is not None else 0
+        safe_data = self._redactor.value(data) if data else None
+        self._journal.write(ToolFinished(
+            call_id=call.id, tool=call.tool, status=status,  # pyright: ignore[reportArgumentType]
+            duration_ms=duration_ms, output_chars=len(clean), truncated=truncated,
+            summary=capped[:500], data=safe_data,
+        ))
+        self._on_event("tool_finished", {"tool": call.tool, "status": status,
+                                         "summary": capped[:200], "data": safe_data})
+        return CallRecord(call=call, status=status, text=capped, data=safe_data,
+                          authorization=authorization, ran=started is not None)
+
+
+def _validation_message(tool: Tool, exc: ValidationError) -> str:
+    problems = "; ".join(
+        f"{'.'.join(str(p) for p in err['loc']) or 'arguments'}: {err['msg']}"
+        for err in exc.errors()
+    )
+    return f"invalid arguments for {tool.name}: {problems}. Expected schema: " \
+           f"{tool.input_schema()}"

@@ -1,0 +1,1 @@
+"""The demo shop service (its files are copied into the demo repository)."""

@@ -1,0 +1,1 @@
+"""Makes `app` importable from tests/ (pytest puts the rootdir conftest's folder on sys.path)."""

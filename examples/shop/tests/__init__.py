@@ -1,0 +1,1 @@
+"""Tests of the demo shop service (run inside the demo repository)."""
