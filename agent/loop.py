@@ -23,6 +23,8 @@ from agent.models.base import (
     ModelClient,
     ModelError,
     ModelRequest,
+    ToolDataObserver,
+    ToolObservation,
     ToolSpec,
     Usage,
 )
@@ -185,6 +187,11 @@ class AgentLoop:
         results = await self._runner.run_all(tool_uses, budget=budget,
                                              deadline=self._started + self._limits.wall_clock_s)
         self.messages.append({"role": "user", "content": results})
+        if isinstance(self._model, ToolDataObserver):
+            self._model.observe_tool_results([
+                ToolObservation(r.call.tool, r.status, r.text, r.data)
+                for r in self._runner.last_records
+            ])
         if len(tool_uses) > budget:
             return NextStepStop(StopReason.MAX_TOOL_CALLS,
                                 f"tool-call limit of {self._limits.max_tool_calls} reached")

@@ -24,6 +24,9 @@ from agent.models.base import ModelClient
 from agent.models.factory import create_model, has_model_credentials
 from agent.policy import Policy
 from agent.redaction import Redactor
+from tools.deploy.settings import normalize_strategy
+from tools.deploy.targets.factory import build_target
+from tools.deploy.tools import DeploySession, open_deploy_session
 from tools.base import Tool, ToolContext
 from tools.registry import ToolRegistry, default_registry
 
@@ -109,7 +112,7 @@ async def run_session(options: SessionOptions) -> RunResult:
     if options.target:
         config.deploy.target = options.target
     if options.strategy:
-        config.deploy.strategy = options.strategy
+        config.deploy.strategy.default = normalize_strategy(options.strategy)
     redactor = build_redactor(config)
     definition = find_definition(options.agent, [workspace / ".github" / "agents"])
     registry = default_registry(options.extra_tools)
@@ -125,9 +128,12 @@ async def run_session(options: SessionOptions) -> RunResult:
     journal = Journal.create(workspace, redactor)
     ctx = ToolContext(workspace=workspace, config=config, redactor=redactor, journal=journal,
                       run_id=journal.run_id)
+    deploy_session = None
+    if any(tool.source == "hotfix" for tool in tools):
+        deploy_session = open_deploy_session(ctx, build_target(config, workspace))
     gate = Gate(Policy(config.gate), options.approver, journal, redactor)
     system = definition.render(workspace=str(workspace), target=config.deploy.target,
-                               strategy=config.deploy.strategy,
+                               strategy=config.deploy.strategy.default,
                                date=datetime.now(UTC).date().isoformat(),
                                tools=[t.name for t in tools])
     journal.write(RunStarted(run_id=journal.run_id, description=options.description,
@@ -156,8 +162,14 @@ async def run_session(options: SessionOptions) -> RunResult:
         detail=outcome.detail, turns=outcome.turns, tool_calls=outcome.tool_calls,
         model=model.model_id, usage=_usage(outcome), notices=notices,
         handoffs=definition.handoffs if outcome.completed else [],
-        extras=dict(ctx.extras.get("result", {})),
+        extras=_deployment_extras(deploy_session),
     )
+
+
+def _deployment_extras(session: DeploySession | None) -> dict[str, Any]:
+    if session is None or session.last_outcome is None:
+        return {}
+    return {"deployment": session.last_outcome.to_dict()}
 
 
 def _definition_model(definition: AgentDefinition) -> str | None:

@@ -74,6 +74,7 @@ class ToolRunner:
         self._output_limit = output_limit
         self._on_event = on_event
         self.calls_made = 0
+        self.last_records: list[CallRecord] = []
 
     async def run_all(self, tool_uses: list[ContentBlock], *, budget: int,
                       deadline: float) -> list[ContentBlock]:
@@ -100,7 +101,8 @@ class ToolRunner:
                 batch = []
                 records[call.id] = await self._execute(prepared)
         await self._run_batch(batch, records)
-        return [records[call.id].to_block() for call in calls]
+        self.last_records = [records[call.id] for call in calls]
+        return [record.to_block() for record in self.last_records]
 
     async def run_one(self, call: ToolCall) -> CallRecord:
         """Validate, gate and run a single call."""

@@ -89,8 +89,10 @@ def test_without_auto_rollback_a_failure_stops_with_needs_rollback_and_waits(
 
     assert outcome.status == "needs_rollback"
     assert rig.target.weights == {"v1.4.3": 50, "v1.0.0": 50}  # untouched until asked
-    with pytest.raises(EngineRefusal, match="failed in this run"):
+    with pytest.raises(EngineRefusal, match="needs a rollback first"):
         asyncio.run(rig.engine.shift("v1.4.3", 100))
+    with pytest.raises(EngineRefusal, match="needs a rollback first"):
+        asyncio.run(rig.engine.stage(VersionSpec("v1.4.4", "hotfix/1.4.4")))
 
     summary = asyncio.run(rig.engine.rollback("approved by on-call"))
 

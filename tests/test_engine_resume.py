@@ -95,3 +95,18 @@ def test_resume_of_a_run_that_deployed_nothing_returns_none(tmp_path: Path) -> N
 
     assert asyncio.run(rig.resume().resume_deployment()) is None
     assert rig.target.ops == []
+
+
+def test_crash_after_retiring_the_old_version_is_reconciled_not_retired_twice(
+    tmp_path: Path,
+) -> None:
+    rig = make_rig(tmp_path)
+    rig.target.crash_after("retire", "v1.0.0")
+    with pytest.raises(SimulatedCrash):
+        asyncio.run(rig.engine.deploy(FIX, "blue-green"))
+
+    outcome = asyncio.run(rig.resume().resume_deployment())
+
+    assert outcome is not None and outcome.status == "deployed"
+    assert rig.target.count("retire") == 1
+    assert rig.target.count("set_weights") == 1

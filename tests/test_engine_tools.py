@@ -6,16 +6,18 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fakes import FakeClock, MemoryTarget, MemoryVerifier
 
 from agent.config import HotfixConfig
 from agent.journal import Journal, read_journal
 from agent.redaction import Redactor
-from tools.base import Effect, Tool, ToolContext, ToolResult
+from tools.base import Effect, Tool, ToolContext, ToolError, ToolResult
 from tools.deploy.tools import (
     DEPLOY_TOOLS,
     HotfixDeploy,
     HotfixPlan,
+    HotfixStage,
     HotfixStatus,
     deploy_tools,
     label_from_ref,
@@ -100,3 +102,11 @@ def test_labels_come_from_refs() -> None:
     assert label_from_ref("v2.0.1") == "v2.0.1"
     assert label_from_ref("3f2c1ab") == "3f2c1ab"
     assert label_from_ref("fix/cart empty") == "cart-empty"
+
+
+def test_a_target_failure_reaches_the_model_as_a_tool_error(tmp_path: Path) -> None:
+    ctx, target = context(tmp_path)
+    target.fail_on("stage")
+
+    with pytest.raises(ToolError, match="deployment target failed: scripted failure of stage"):
+        call(ctx, HotfixStage(), version_ref="hotfix/1.4.3")

@@ -192,7 +192,9 @@ def test_feature_flag_file_switches_behaviour_of_running_versions(
     flagged = asyncio.run(target.stage(VersionSpec("flagged", demo.fix_ref)))
     port = int(flagged.details["port"])
     try:
+        assert asyncio.run(target.get_flag("empty_cart_fix")) is None
         assert asyncio.run(target.set_flag("empty_cart_fix", False)) is None
+        assert asyncio.run(target.get_flag("empty_cart_fix")) is False
         assert _call(port, "POST", "/api/checkout", {"items": []})[0] == 500
         assert asyncio.run(target.set_flag("empty_cart_fix", True)) is False
         assert _call(port, "POST", "/api/checkout", {"items": []})[0] == 200
@@ -245,13 +247,14 @@ def test_environment_outlives_a_sigkilled_cli_and_shutdown_leaves_nothing(
     finally:
         cli.send_signal(signal.SIGKILL)
         cli.wait()
-    status = environment_status(state_dir)
-    assert status is not None
-    daemon_pid, version = status["pid"], status["versions"]["blue"]
-    assert _call(port, "GET", "/healthz")[:2] == (200, "blue")
-    assert _listening(status["control_port"]) and _listening(version["port"])
-
-    result = shutdown_environment(state_dir, timeout_s=10)
+    try:
+        status = environment_status(state_dir)
+        assert status is not None
+        daemon_pid, version = status["pid"], status["versions"]["blue"]
+        assert _call(port, "GET", "/healthz")[:2] == (200, "blue")
+        assert _listening(status["control_port"]) and _listening(version["port"])
+    finally:
+        result = shutdown_environment(state_dir, timeout_s=10)
     assert result["stopped"] and not result["forced"]
     assert not _running(daemon_pid) and not _running(version["pid"])
     for gone in (port, status["control_port"], version["port"]):
@@ -265,18 +268,18 @@ def test_versions_die_with_a_sigkilled_daemon_and_a_new_daemon_takes_over(
 ) -> None:
     config = LocalTargetConfig(production_port=_free_port(), state_dir=str(tmp_path / "state"))
     local = LocalTarget(config, workspace=demo.path)
-    staged = asyncio.run(local.stage(VersionSpec("blue", "v1.4.2")))
-    daemon_pid = asyncio.run(local.state()).details["daemon_pid"]
-    os.kill(daemon_pid, signal.SIGKILL)
-    deadline = time.monotonic() + 5
-    while _running(staged.details["pid"]) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not _running(staged.details["pid"])  # PR_SET_PDEATHSIG took it down
-    assert environment_status(local.state_dir) is None
-
-    fresh = ensure_environment(local.state_dir, config.production_port, repo=demo.path)
     try:
+        staged = asyncio.run(local.stage(VersionSpec("blue", "v1.4.2")))
+        daemon_pid = asyncio.run(local.state()).details["daemon_pid"]
+        os.kill(daemon_pid, signal.SIGKILL)
+        deadline = time.monotonic() + 5
+        while _running(staged.details["pid"]) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _running(staged.details["pid"])  # PR_SET_PDEATHSIG took it down
+        assert environment_status(local.state_dir) is None
+
+        fresh = ensure_environment(local.state_dir, config.production_port, repo=demo.path)
         assert fresh["pid"] != daemon_pid and fresh["versions"] == {}
     finally:
-        shutdown_environment(local.state_dir)
+        shutdown_environment(local.state_dir)  # also kills what a dead daemon left behind
     assert not _listening(config.production_port)

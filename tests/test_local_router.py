@@ -61,6 +61,13 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
             self.wfile.write(b"0\r\n\r\n")
             return
+        if self.path == "/legacy":  # no length, no chunks: the body ends when we close
+            self.send_response(200)
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(b"legacy body from " + self.label.encode())
+            self.close_connection = True
+            return
         self._answer(500 if self.path == "/fail" else 200, {"version": self.label})
 
     def do_POST(self) -> None:
@@ -298,3 +305,18 @@ def test_keep_alive_reuses_one_upstream_connection_and_relays_chunked_bodies(
     conn.close()
     assert bodies == [b"hello from blue"] * 5
     assert versions["blue"].connections == 1
+
+
+def test_body_ended_by_closing_is_relayed_with_a_length_on_a_kept_connection(
+    router: _RouterThread, versions: dict[str, _Version]
+) -> None:
+    router.add(versions["blue"])
+    router.set_weights({"blue": 100})
+    conn = http.client.HTTPConnection("127.0.0.1", router.port, timeout=10)
+    for _ in range(2):
+        conn.request("GET", "/legacy")
+        response = conn.getresponse()
+        assert response.getheader("Content-Length") == str(len(b"legacy body from blue"))
+        assert response.read() == b"legacy body from blue"
+    conn.close()
+    assert versions["blue"].connections == 2  # the version closed each connection

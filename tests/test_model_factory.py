@@ -71,9 +71,13 @@ def test_without_credentials_the_default_is_the_runbook_planner(
     assert runbook_calls[-1][0] == "strict"
 
 
-def test_runbook_without_a_registered_planner_is_a_model_error() -> None:
-    with pytest.raises(ModelError, match="runbook planner not available"):
-        create_model(None, ModelConfig(), environ={})
+def test_runbook_is_built_in_and_takes_a_strategy_argument() -> None:
+    from agent.runbook import RunbookPlanner
+
+    model, _ = create_model(None, ModelConfig(), environ={})
+    assert isinstance(model, RunbookPlanner)
+    strict, _ = create_model("runbook:canary", ModelConfig(), environ={})
+    assert isinstance(strict, RunbookPlanner)
 
 
 def test_hotfix_model_env_wins_over_config(script: Path) -> None:

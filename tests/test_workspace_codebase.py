@@ -13,7 +13,7 @@ from agent.config import HotfixConfig
 from agent.redaction import Redactor
 from tools.base import ToolContext, ToolError, ToolResult
 from tools.workspace import _ripgrep
-from tools.workspace.codebase import CodebaseTool, extract_terms
+from tools.workspace.codebase import CodebaseArgs, CodebaseTool, extract_terms
 
 
 def _write(root: Path, files: dict[str, str]) -> None:
@@ -55,7 +55,7 @@ def shop(tmp_path: Path) -> Path:
 def _search(workspace: Path, redactor: Redactor | None = None, **args: Any) -> ToolResult:
     ctx = ToolContext(workspace=workspace, config=HotfixConfig(), redactor=redactor or Redactor())
     tool = CodebaseTool()
-    return asyncio.run(tool.run(tool.args_model(**args), ctx))
+    return asyncio.run(tool.run(CodebaseArgs(**args), ctx))
 
 
 def _paths(result: ToolResult) -> list[str]:
@@ -105,6 +105,22 @@ def test_file_name_matching_a_term_counts(shop: Path) -> None:
 
     paths = _paths(result)
     assert paths.index("shop/cart.py") < paths.index("docs/notes.md")
+
+
+def test_tests_rank_below_the_code_they_test(tmp_path: Path) -> None:
+    _write(tmp_path, {
+        "src/pricing.py": "def discount(total):\n    return total * 0.9\n",
+        "tests/test_discount.py": (
+            "from src.pricing import discount\n\n"
+            "def test_discount_is_ten_percent():\n    assert discount(100) == 90\n\n"
+            "def test_discount_of_zero():\n    assert discount(0) == 0\n"
+        ),
+    })  # fmt: skip
+
+    assert _paths(_search(tmp_path, query="discount")) == [
+        "src/pricing.py",
+        "tests/test_discount.py",
+    ]
 
 
 def test_numbers_do_not_match_inside_longer_numbers(tmp_path: Path) -> None:

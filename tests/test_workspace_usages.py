@@ -11,7 +11,8 @@ import pytest
 from agent.config import HotfixConfig
 from agent.redaction import Redactor
 from tools.base import ToolContext, ToolError, ToolResult
-from tools.workspace.usages import UsagesTool, classify_line, symbol_name
+from tools.workspace import usages
+from tools.workspace.usages import UsagesArgs, UsagesTool, classify_line, symbol_name
 
 
 def _write(root: Path, files: dict[str, str]) -> None:
@@ -70,7 +71,7 @@ def shop(tmp_path: Path) -> Path:
 def _usages(workspace: Path, symbol: str) -> ToolResult:
     ctx = ToolContext(workspace=workspace, config=HotfixConfig(), redactor=Redactor())
     tool = UsagesTool()
-    return asyncio.run(tool.run(tool.args_model(symbol=symbol), ctx))
+    return asyncio.run(tool.run(UsagesArgs(symbol=symbol), ctx))
 
 
 def _results(result: ToolResult) -> list[dict[str, Any]]:
@@ -171,3 +172,16 @@ def test_a_symbol_must_be_an_identifier() -> None:
 )
 def test_definition_patterns_per_language(path: str, line: str, kind: str) -> None:
     assert classify_line(path, line, "handler") == kind
+
+
+def test_search_stops_at_the_hit_limit_and_says_results_are_partial(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(usages, "MAX_HITS", 3)
+    _write(tmp_path, {"notes.txt": "".join(f"retry {n}\n" for n in range(50))})
+
+    result = _usages(tmp_path, "retry")
+
+    assert result.data is not None and result.data["truncated"] is True
+    assert len(_results(result)) < 50
+    assert "results are partial" in result.text

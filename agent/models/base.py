@@ -7,7 +7,7 @@ Messages and content blocks are plain dicts in Anthropic Messages API format (`t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 ContentBlock = dict[str, Any]
 Message = dict[str, Any]
@@ -88,3 +88,24 @@ class ModelClient(Protocol):
     async def complete(self, request: ModelRequest) -> ModelResponse: ...
 
     async def aclose(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class ToolObservation:
+    """A tool result with its structured data, for drivers that are not language models."""
+
+    tool: str
+    status: str
+    text: str
+    data: dict[str, Any] | None
+
+
+@runtime_checkable
+class ToolDataObserver(Protocol):
+    """Optional: a model client that wants each turn's structured tool results.
+
+    The runbook planner decides from data, not from reading text; language models only ever
+    see the `tool_result` blocks.
+    """
+
+    def observe_tool_results(self, observations: list[ToolObservation]) -> None: ...

@@ -91,8 +91,7 @@ def create_model(
         environ: Environment to consult (default `os.environ`).
 
     Raises:
-        ModelError: the spec cannot be served (unknown script, runbook planner not
-            registered, real requests blocked, incomplete provider settings).
+        ModelError: the spec cannot be served (unknown script, real requests blocked, incomplete provider settings).
     """
     notices: list[str] = []
     if spec is None or not spec.strip():
@@ -109,7 +108,9 @@ def create_model(
     if factory is not None:
         return factory(argument, config), notices
     if name == RUNBOOK:
-        raise ModelError("runbook planner not available")
+        from agent.runbook import RunbookPlanner
+
+        return RunbookPlanner(strategy=argument or None), notices
     from agent.models.claude import ClaudeModel
 
     resolved = resolve_model(spec)

@@ -1,9 +1,11 @@
-"""Configuration of deployments: target, strategy, verification (`[deploy]` in hotfix.toml)."""
+"""Configuration of deployments (`[deploy]` in hotfix.toml): target, strategy, verification."""
 
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tools.deploy.settings import StrategySettings
+from tools.deploy.targets.local.settings import LocalTargetConfig
 from tools.deploy.verification.settings import VerificationSettings
 
 
@@ -13,5 +15,7 @@ class DeployConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     target: str = "local"
-    strategy: str = "blue-green"
+    # `strategy = "canary"` or a `[deploy.strategy]` table with per-strategy settings.
+    strategy: StrategySettings = Field(default_factory=StrategySettings)
     verification: VerificationSettings = Field(default_factory=VerificationSettings)
+    local: LocalTargetConfig = Field(default_factory=LocalTargetConfig)

@@ -133,7 +133,7 @@ class DeploymentEngine:
 
     async def stage(self, spec: VersionSpec) -> StagedVersion:
         """Start `spec` beside production (no traffic); recorded as `stage:<label>`."""
-        self.refuse_after_rollback("stage a version")
+        self.require_open("stage a version")
         sid = stage_id(spec.label)
         if (done := self.state.completed.get(sid)) is None:
             if spec.label in self.state.failed:
@@ -164,7 +164,7 @@ class DeploymentEngine:
 
     async def shift(self, label: str, percent: int) -> Details:
         """Give `label` `percent` % of production traffic (the rest stays on the previous)."""
-        self.refuse_after_rollback("shift traffic")
+        self.require_open("shift traffic")
         sid = shift_id(label, percent)
         if (done := self.state.completed.get(sid)) is not None:
             return done
@@ -216,7 +216,7 @@ class DeploymentEngine:
 
     async def promote(self, label: str) -> Details:
         """Make `label` the production version: 100 % traffic, verified through production."""
-        self.refuse_after_rollback("promote")
+        self.require_open("promote")
         sid = f"promote:{label}"
         if (done := self.state.completed.get(sid)) is not None:
             return done
@@ -239,7 +239,7 @@ class DeploymentEngine:
 
     async def retire(self, label: str) -> None:
         """Stop a version that receives no traffic (never one that does)."""
-        self.refuse_after_rollback("retire a version")
+        self.require_open("retire a version")
         if (await self.target.state()).weights.get(label):
             raise EngineRefusal(f"{label} still receives traffic; it cannot be retired")
         await self.retire_step(label)
@@ -265,12 +265,18 @@ class DeploymentEngine:
 
     # -- shared with the strategies ---------------------------------------------------
 
-    def refuse_after_rollback(self, action: str) -> None:
-        """Raise `EngineRefusal` once a rollback has started: the run is over."""
-        if self.state.rollback_phase is not None:
+    def require_open(self, action: str) -> None:
+        """Refuse forward steps once a rollback started, or while one is needed."""
+        st = self.state
+        if st.rollback_phase is not None:
             raise EngineRefusal(
                 f"cannot {action}: a rollback started in this run "
-                f"({self.state.rollback_reason}); only status and report are allowed now"
+                f"({st.rollback_reason}); only status and report are allowed now"
+            )
+        if (reason := st.needs_rollback()) is not None:
+            raise EngineRefusal(
+                f"cannot {action}: production needs a rollback first ({reason}); "
+                "call hotfix_rollback"
             )
 
     def _require_promotable(self, label: str, percent: int) -> None:
@@ -311,13 +317,21 @@ class DeploymentEngine:
             await self.retire_step(label, quietly=True)
 
     async def retire_step(self, label: str, *, quietly: bool = False) -> None:
-        # Quietly: a failed clean-up is an incident in the journal, not a failed deployment.
+        """Journaled `retire:<label>`, without the traffic check of `retire`.
+
+        Quietly: a failed clean-up stays an incident in the journal, not an error.
+        """
+
         async def action() -> Details:
             await self.target.retire(label)
             return {}
 
+        async def reconcile() -> Details | None:
+            return None if label in (await self.target.state()).versions else {}
+
+        sid, started = f"retire:{label}", {"label": label}
         try:
-            await self.steps.run(f"retire:{label}", "retire", {"label": label}, action)
+            await self.steps.run(sid, "retire", started, action, reconcile=reconcile)
         except TargetError:
             if not quietly:
                 raise

@@ -7,9 +7,11 @@ so a live engine and one resumed from the journal after a crash hold the same st
 Step ids are deterministic (`stage:v1.4.3`, `shift:v1.4.3:10`, `rollback:1`) and each is
 run at most once per run: a finished step is never repeated, its recorded result is
 returned instead. A step that started but never finished (the process died in between) is
-reconciled against the target's actual state when the step offers a way to, otherwise it
-is run again; every mutating step is idempotent (setting the same weights twice, staging a
-version the target already runs, retiring one already gone), so re-running is safe.
+reconciled against the target's actual state: stage, shift, retire and flag steps check
+whether the target already shows the change and, if so, are recorded as finished without
+calling the target again. Otherwise the step runs again, which is safe because each is
+idempotent: setting the same weights twice, staging a version the target already runs,
+switching a flag to the value it has, restoring the rollback weights again.
 
 Verdict steps (`verify`, `analysis`, `rollback-verify`) always complete: a check that did
 not pass ends as `failed` with `passed: false`, and that verdict is final for the run.

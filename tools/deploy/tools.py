@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from abc import abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
@@ -21,9 +22,10 @@ from tools.base import Effect, Tool, ToolArgs, ToolContext, ToolError, ToolResul
 from tools.deploy.engine import DeploymentEngine
 from tools.deploy.plan import build_plan, describe_weights
 from tools.deploy.settings import StrategySettings
+from tools.deploy.strategies.base import DeploymentOutcome
 from tools.deploy.strategies.feature_flag import FileFlags
 from tools.deploy.strategies.rollback import rollback_summary
-from tools.deploy.target import Target, VersionSpec
+from tools.deploy.target import Target, TargetError, VersionSpec
 from tools.deploy.verification.settings import VerificationSettings
 from tools.deploy.verifier import DefaultVerifier, Verifier
 
@@ -44,6 +46,8 @@ class DeploySession:
 
     engine: DeploymentEngine
     settings: StrategySettings
+    # The outcome of the last end-to-end deployment of this run, for the front end.
+    last_outcome: DeploymentOutcome | None = None
 
     def spec(self, version_ref: str, label: str | None = None) -> VersionSpec:
         """What to deploy for `version_ref` (a git ref), labelled `label` or from the ref."""
@@ -110,6 +114,16 @@ class _HotfixTool(Tool):
     source: ClassVar[str] = "hotfix"
     concurrent_safe: ClassVar[bool] = False
 
+    async def run(self, args: Any, ctx: ToolContext) -> ToolResult:
+        try:
+            return await self.execute(args, ctx)
+        except TargetError as exc:  # the target's own words, as an error the model sees
+            raise ToolError(f"{self.name}: the deployment target failed: {exc}") from exc
+
+    @abstractmethod
+    async def execute(self, args: Any, ctx: ToolContext) -> ToolResult:
+        """The tool's work; `TargetError` becomes a `ToolError`."""
+
 
 class NoArgs(ToolArgs):
     """No arguments."""
@@ -150,7 +164,7 @@ class HotfixStatus(_HotfixTool):
     effect = Effect.READ
     concurrent_safe = True
 
-    async def run(self, args: NoArgs, ctx: ToolContext) -> ToolResult:
+    async def execute(self, args: NoArgs, ctx: ToolContext) -> ToolResult:
         data = await _session(ctx).engine.status()
         weights = ", ".join(f"{k} {v}%" for k, v in sorted(data["weights"].items()))
         text = f"{data['target']}: traffic {weights or 'none'}"
@@ -169,7 +183,7 @@ class HotfixPlan(_HotfixTool):
     effect = Effect.READ
     concurrent_safe = True
 
-    async def run(self, args: VersionArgs, ctx: ToolContext) -> ToolResult:
+    async def execute(self, args: VersionArgs, ctx: ToolContext) -> ToolResult:
         session = _session(ctx)
         plan = await build_plan(session.engine, session.spec(args.version_ref), args.strategy)
         return _result(plan.text(), plan.to_dict())
@@ -184,7 +198,7 @@ class HotfixStage(_HotfixTool):
     args_model = StageArgs
     effect = Effect.REMOTE
 
-    async def run(self, args: StageArgs, ctx: ToolContext) -> ToolResult:
+    async def execute(self, args: StageArgs, ctx: ToolContext) -> ToolResult:
         session = _session(ctx)
         staged = await session.engine.stage(session.spec(args.version_ref, args.label))
         data = {"label": staged.label, "url": staged.url, "details": staged.details}
@@ -200,7 +214,7 @@ class HotfixVerify(_HotfixTool):
     args_model = LabelArgs
     effect = Effect.READ
 
-    async def run(self, args: LabelArgs, ctx: ToolContext) -> ToolResult:
+    async def execute(self, args: LabelArgs, ctx: ToolContext) -> ToolResult:
         result = await _session(ctx).engine.verify(args.label)
         verdict = "PASSED" if result.get("passed") else f"FAILED: {result.get('reason')}"
         return _result(f"verification of {args.label} {verdict}", result)
@@ -217,7 +231,7 @@ class HotfixShiftTraffic(_HotfixTool):
     args_model = ShiftArgs
     effect = Effect.PRODUCTION
 
-    async def run(self, args: ShiftArgs, ctx: ToolContext) -> ToolResult:
+    async def execute(self, args: ShiftArgs, ctx: ToolContext) -> ToolResult:
         engine = _session(ctx).engine
         await engine.shift(args.label, args.percent)
         if args.percent < 100:
@@ -244,7 +258,7 @@ class HotfixPromote(_HotfixTool):
     args_model = LabelArgs
     effect = Effect.PRODUCTION
 
-    async def run(self, args: LabelArgs, ctx: ToolContext) -> ToolResult:
+    async def execute(self, args: LabelArgs, ctx: ToolContext) -> ToolResult:
         engine = _session(ctx).engine
         result = await engine.promote(args.label)
         if not result.get("promoted"):
@@ -263,7 +277,7 @@ class HotfixRollback(_HotfixTool):
     args_model = RollbackArgs
     effect = Effect.PRODUCTION
 
-    async def run(self, args: RollbackArgs, ctx: ToolContext) -> ToolResult:
+    async def execute(self, args: RollbackArgs, ctx: ToolContext) -> ToolResult:
         engine = _session(ctx).engine
         await engine.rollback(args.reason)
         data = rollback_summary(engine)
@@ -281,9 +295,10 @@ class HotfixDeploy(_HotfixTool):
     args_model = VersionArgs
     effect = Effect.PRODUCTION
 
-    async def run(self, args: VersionArgs, ctx: ToolContext) -> ToolResult:
+    async def execute(self, args: VersionArgs, ctx: ToolContext) -> ToolResult:
         session = _session(ctx)
         outcome = await session.engine.deploy(session.spec(args.version_ref), args.strategy)
+        session.last_outcome = outcome
         return _result(outcome.summary(), outcome.to_dict())
 
 

@@ -7,6 +7,7 @@ Python: much smaller than `--json` and unambiguous even when paths contain colon
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import sys
 import sysconfig
@@ -138,7 +139,8 @@ async def stream_rg(
     finally:
         if proc.returncode is None:
             if stopped or not proc.stdout.at_eof():
-                proc.kill()
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
             await proc.wait()
         stderr = (await stderr_task).decode("utf-8", "replace")
     return RgOutcome(proc.returncode, stderr.strip(), stopped)

@@ -229,9 +229,11 @@ class UsagesTool(Tool):
             for record in block.split("\n"):
                 parsed = split_record(record)
                 if parsed is not None:
+                    if seen >= MAX_HITS:
+                        return True
                     hits.setdefault(parsed[0], {})[parsed[1]] = parsed[2]
                     seen += 1
-            return seen >= MAX_HITS
+            return False
 
         command = [
             *base_command(find_rg()),

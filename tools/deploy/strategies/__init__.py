@@ -53,7 +53,7 @@ async def run_strategy(engine: DeploymentEngine, spec: VersionSpec, name: str) -
     """
     strategy = get_strategy(name)
     label = strategy.label_for(spec, engine.settings)
-    engine.refuse_after_rollback("deploy")
+    engine.require_open("deploy")
     sid = f"deploy:{label}"
     if sid in engine.state.completed:
         return engine.outcome(label, strategy.name)
@@ -98,7 +98,7 @@ async def resume_strategy(engine: DeploymentEngine) -> DeploymentOutcome | None:
         st.needs_rollback() and engine.settings.auto_rollback
     ):
         await engine.rollback(st.rollback_reason or st.needs_rollback() or "resumed rollback")
-    if st.rollback_phase is not None or not pending:
+    if st.rollback_phase is not None or st.needs_rollback() or not pending:
         if last is None:
             return None
         label = str(last["label"])

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 async def run_verify(engine: DeploymentEngine, label: str, where: Where) -> Details:
     """Health check, then smoke tests, on `label`'s own URL or through production."""
-    engine.refuse_after_rollback("verify")
+    engine.require_open("verify")
     sid = verify_id(label, where)
     if (done := engine.state.completed.get(sid)) is not None:
         return done
@@ -58,7 +58,7 @@ async def run_observe(
     baseline_since: float | None,
 ) -> Details:
     """Drive (or wait for) traffic for a window, then analyse candidate against baseline."""
-    engine.refuse_after_rollback("observe traffic")
+    engine.require_open("observe traffic")
     sid = step_id or analysis_id(label, percent)
     if (done := engine.state.completed.get(sid)) is not None:
         return done

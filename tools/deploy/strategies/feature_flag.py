@@ -102,7 +102,7 @@ def flag_store_for(target: Target, file: Path | None) -> FlagStore | None:
 
 async def switch_flag(engine: DeploymentEngine, name: str, value: bool) -> Details:
     """Journaled flag switch (`flag:<name>:on|off`); the value before is kept for rollback."""
-    engine.refuse_after_rollback("switch a flag")
+    engine.require_open("switch a flag")
     label, sid = f"flag:{name}", f"flag:{name}:{'on' if value else 'off'}"
     if (done := engine.state.completed.get(sid)) is not None:
         return done

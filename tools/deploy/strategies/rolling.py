@@ -67,7 +67,7 @@ def unsupported_reason(target: Target, state: TargetState) -> str | None:
 
 async def native_update(engine: DeploymentEngine, spec: VersionSpec) -> Details:
     """Journaled target-native rolling update (`rolling:<label>`)."""
-    engine.refuse_after_rollback("start a rolling update")
+    engine.require_open("start a rolling update")
     target = engine.target
     if not isinstance(target, RollingTarget):
         raise EngineRefusal(f"target {target.name} has no native rolling update")

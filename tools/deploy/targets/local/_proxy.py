@@ -75,8 +75,10 @@ async def forward(
         headers.append(("Content-Length", str(length)))
         pieces = _http.iter_sized(reader, length)
     else:  # delimited by close: buffer it so the client connection can stay open
-        data = await _read_to_eof(reader, response_timeout_s)
-        upstream.release(conn, reusable=False)
+        try:
+            data = await _read_to_eof(reader, response_timeout_s)
+        finally:
+            upstream.release(conn, reusable=False)
         upstream_keep, conn = False, None
         headers.append(("Content-Length", str(len(data))))
         pieces = _once(data)
@@ -197,7 +199,11 @@ async def _read_to_eof(reader: asyncio.StreamReader, timeout_s: float) -> bytes:
     parts: list[bytes] = []
     size = 0
     try:
-        while data := await asyncio.wait_for(reader.read(_http.READ_CHUNK), timeout_s):
+        while True:
+            async with asyncio.timeout(timeout_s):
+                data = await reader.read(_http.READ_CHUNK)
+            if not data:
+                break
             size += len(data)
             if size > _http.MAX_BODY_BYTES:
                 raise UpstreamFailed("response body too large")

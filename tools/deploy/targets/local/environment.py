@@ -48,7 +48,6 @@ class Environment:
         startup_timeout_s: float,
         drain_timeout_s: float,
         stop_timeout_s: float,
-        env: dict[str, str],
     ) -> None:
         self.paths = paths
         self.repo = repo
@@ -56,7 +55,6 @@ class Environment:
         self.startup_timeout_s = startup_timeout_s
         self.drain_timeout_s = drain_timeout_s
         self.stop_timeout_s = stop_timeout_s
-        self.env = env
         self.router = Router()
         self.weights: dict[str, int] = {}
         self.processes: dict[str, VersionProcess] = {}
@@ -78,6 +76,7 @@ class Environment:
         except OSError as exc:
             log.error("cannot listen on 127.0.0.1:%s: %s", self._production_port, exc)
             await control.close()
+            self.paths.token.unlink(missing_ok=True)
             return 2
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -220,7 +219,6 @@ class Environment:
             if original:
                 env["PYTHONPATH"] = original
         env.update({"HOTFIX_FLAGS_FILE": str(self.paths.flags), "PYTHONUNBUFFERED": "1"})
-        env.update(self.env)
         env.update(extra)
         env.update({"PORT": str(port), "HOTFIX_VERSION": label})
         return env
@@ -257,12 +255,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--startup-timeout", type=float, default=20.0)
     parser.add_argument("--drain-timeout", type=float, default=10.0)
     parser.add_argument("--stop-timeout", type=float, default=5.0)
-    parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE")
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    env = dict(item.split("=", 1) for item in args.env if "=" in item)
     environment = Environment(
         StatePaths(args.state_dir.resolve()),
         args.port,
@@ -271,7 +267,6 @@ def main(argv: list[str] | None = None) -> int:
         startup_timeout_s=args.startup_timeout,
         drain_timeout_s=args.drain_timeout,
         stop_timeout_s=args.stop_timeout,
-        env=env,
     )
     return asyncio.run(environment.run())
 

@@ -48,7 +48,6 @@ def ensure_environment(
     startup_timeout_s: float = 20.0,
     drain_timeout_s: float = 10.0,
     stop_timeout_s: float = 5.0,
-    env: dict[str, str] | None = None,
     timeout_s: float = 20.0,
 ) -> dict[str, Any]:
     """Return the state of the environment in `state_dir`, starting its daemon if needed.
@@ -74,7 +73,6 @@ def ensure_environment(
             "--port", str(production_port), "--repo", str(repo.resolve()),
             "--start-command", start_command, "--startup-timeout", str(startup_timeout_s),
             "--drain-timeout", str(drain_timeout_s), "--stop-timeout", str(stop_timeout_s),
-            *(f"--env={key}={value}" for key, value in (env or {}).items()),
         ]  # fmt: skip
         with paths.log.open("ab") as log:
             proc = subprocess.Popen(
@@ -113,8 +111,11 @@ def shutdown_environment(state_dir: Path, timeout_s: float = 15.0) -> dict[str, 
 
 
 def _daemon_env() -> dict[str, str]:
-    """Our environment, with the directory holding `tools` importable by the daemon."""
-    env = dict(os.environ)
+    """Our environment for the daemon, with `tools` importable.
+
+    The agent's model credentials stay behind: the versions inherit the daemon's environment.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
     root = str(Path(next(iter(tools.__path__))).resolve().parent)
     original = env.get("PYTHONPATH", "")
     env[ORIGINAL_PYTHONPATH] = original

@@ -26,6 +26,7 @@ class LocalTargetConfig(BaseModel):
     drain_timeout_s: float = Field(default=10.0, ge=0)
     # Grace between SIGTERM and SIGKILL when a version process is stopped.
     stop_timeout_s: float = Field(default=5.0, ge=0)
+    # Extra environment of every version; a VersionSpec's own env wins over it.
     env: dict[str, str] = Field(default_factory=dict[str, str])
 
     @field_validator("start_command")

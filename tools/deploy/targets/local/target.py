@@ -58,7 +58,6 @@ class LocalTarget:
             startup_timeout_s=cfg.startup_timeout_s,
             drain_timeout_s=cfg.drain_timeout_s,
             stop_timeout_s=cfg.stop_timeout_s,
-            env=cfg.env,
         )
 
     async def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
@@ -84,7 +83,7 @@ class LocalTarget:
             "stage",
             version.label,
             version.ref,
-            env=dict(version.env),
+            env={**self.config.env, **version.env},  # in the request: argv is world-readable
             command=self.config.start_command,
             startup_timeout_s=self.config.startup_timeout_s,
         )
@@ -115,6 +114,12 @@ class LocalTarget:
             latencies_ms=[float(v) for v in data["latencies_ms"]],
         )
 
+    async def get_flag(self, name: str) -> bool | None:
+        """A feature flag's value in the environment's flags file; None when unset."""
+        flags = await asyncio.to_thread(_read_flags, StatePaths(self.state_dir).flags)
+        value = flags.get(name)
+        return value if isinstance(value, bool) else None
+
     async def set_flag(self, name: str, value: bool) -> bool | None:
         """Set a feature flag in the environment's flags file; the previous value.
 
@@ -129,13 +134,16 @@ class LocalTarget:
         return await asyncio.to_thread(shutdown_environment, self.state_dir, timeout_s)
 
 
-def _write_flag(path: Path, name: str, value: bool) -> bool | None:
+def _read_flags(path: Path) -> dict[str, Any]:
     try:
         flags = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        flags = {}
-    if not isinstance(flags, dict):
-        flags = {}
+        return {}
+    return flags if isinstance(flags, dict) else {}
+
+
+def _write_flag(path: Path, name: str, value: bool) -> bool | None:
+    flags = _read_flags(path)
     previous = flags.get(name)
     flags[name] = value
     write_atomic(path, json.dumps(flags, indent=2, sort_keys=True) + "\n")
