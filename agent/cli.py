@@ -64,7 +64,8 @@ def _fail(message: str, as_json: bool, code: int = EXIT_BAD_INPUT) -> typer.Exit
 
 @app.command()
 def run(
-    description: Annotated[str, typer.Argument(help="The hotfix: what is broken, where the fix is.")],
+    description: Annotated[str, typer.Argument(
+        help="The hotfix: what is broken, where the fix is.")],
     workspace: WorkspaceOpt = Path("."),
     model: Annotated[str | None, typer.Option(
         "--model", help="Model id, display name, runbook, or scripted:FILE.")] = None,
@@ -154,16 +155,17 @@ def tools_command(
         if _is_input_error(exc):
             raise _fail(str(exc), as_json) from None
         raise
-    rows = [{"name": t.name, "aliases": list(t.aliases), "effect": t.effect.value,
-             "source": t.source, "description": t.description.strip().splitlines()[0]}
-            for t in selected]
+    rows: list[dict[str, Any]] = [
+        {"name": t.name, "aliases": list(t.aliases), "effect": t.effect.value,
+         "source": t.source, "description": t.description.strip().splitlines()[0]}
+        for t in selected]
     if as_json:
         _emit_json({"agent": definition.slug, "tools": rows, "notices": notices})
         return
     table = Table("tool", "effect", "source", "aliases", "description")
     for row in rows:
-        table.add_row(row["name"], row["effect"], row["source"], ", ".join(row["aliases"]),
-                      row["description"])
+        table.add_row(str(row["name"]), str(row["effect"]), str(row["source"]),
+                      ", ".join(row["aliases"]), str(row["description"]))
     console = Console()
     console.print(table)
     for notice in notices:

@@ -62,7 +62,8 @@ class AgentDefinition:
 
     def render(self, **context: Any) -> str:
         """The instructions, with `context` available to the jinja2 template."""
-        env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False,
+        # Markdown instructions for a model, not HTML: escaping would corrupt them.
+        env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False,  # noqa: S701
                                  keep_trailing_newline=True)
         try:
             return env.from_string(self.body_template).render(**context).strip() + "\n"

@@ -26,10 +26,9 @@ JOURNAL_NAME = "journal.jsonl"
 
 
 class Event(BaseModel):
-    """Base of every journal event. Subclasses set a literal `type`."""
+    """Base of every journal event. Subclasses declare a literal `type` field."""
 
     model_config = ConfigDict(extra="forbid")
-    type: str
 
 
 class RunStarted(Event):

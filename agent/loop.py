@@ -40,7 +40,7 @@ class StopReason(StrEnum):
     HANDOFF = "handoff"
     MAX_TURNS = "max_turns"
     MAX_TOOL_CALLS = "max_tool_calls"
-    TOKEN_BUDGET = "token_budget"
+    TOKEN_BUDGET = "token_budget"  # noqa: S105 (a stop reason, not a password)
     WALL_CLOCK = "wall_clock"
     MODEL_ERROR = "model_error"
     CANCELLED = "cancelled"

@@ -23,13 +23,18 @@ from agent.models.base import (
 RUNBOOK_MODEL_ID = "runbook"
 
 # Refs named in a description: "branch hotfix/1.4.3", "tag v2.0.1", "commit 1a2b3c4".
-_NAMED_REF = re.compile(r"\b(?:branch|ref|tag|commit|sha)\s+[`'\"]?([\w./@+-]+?)[`'\"]?(?=[\s,;)]|$)",
-                        re.I)
-_BARE_REF = re.compile(r"(?<![\w/])((?:hotfix|fix|bugfix|release)/[\w.+-]+|v\d+(?:\.\d+)+[\w.-]*)",
-                       re.I)
+_NAMED_REF = re.compile(
+    r"\b(?:branch|ref|tag|commit|sha)\s+[`'\"]?([\w./@+-]+?)[`'\"]?(?=[\s,;)]|$)", re.I
+)
+_BARE_REF = re.compile(
+    r"(?<![\w/])((?:hotfix|fix|bugfix|release)/[\w.+-]+|v\d+(?:\.\d+)+[\w.-]*)", re.I
+)
 _STOP_WORDS = frozenset(
-    "a an and are at be but by fix fixed fixes for from has have hotfix in is it its of on or "
-    "please returns ship that the this to was when where which with deploy branch tag ref".split()
+    (
+        "a an and are at be but by fix fixed fixes for from has have hotfix in is it its of "
+        "on or please returns ship that the this to was when where which with deploy branch "
+        "tag ref"
+    ).split()
 )
 
 
@@ -185,7 +190,7 @@ def _first_user_text(request: ModelRequest) -> str:
             content = message.get("content")
             if isinstance(content, str):
                 return content
-            return " ".join(b.get("text", "") for b in content if b.get("type") == "text")
+            return " ".join(b.get("text", "") for b in content or [] if b.get("type") == "text")
     return ""
 
 

@@ -24,10 +24,10 @@ from agent.models.base import ModelClient
 from agent.models.factory import create_model, has_model_credentials
 from agent.policy import Policy
 from agent.redaction import Redactor
+from tools.base import Tool, ToolContext
 from tools.deploy.settings import normalize_strategy
 from tools.deploy.targets.factory import build_target
 from tools.deploy.tools import DeploySession, open_deploy_session
-from tools.base import Tool, ToolContext
 from tools.registry import ToolRegistry, default_registry
 
 EventCallback = Callable[[str, dict[str, Any]], None]
@@ -100,7 +100,8 @@ def limits_from(config: HotfixConfig) -> LoopLimits:
                       max_tokens=config.model.max_tokens)
 
 
-def select_tools(definition: AgentDefinition, registry: ToolRegistry) -> tuple[list[Tool], list[str]]:
+def select_tools(definition: AgentDefinition,
+                 registry: ToolRegistry) -> tuple[list[Tool], list[str]]:
     """The tools an agent definition asks for (errors on unknown names)."""
     return registry.select(definition.tools)
 

@@ -52,7 +52,7 @@ def explain_call(tool_name: str, args: dict[str, Any], *, workspace: Path,
 async def call_tool(tool_name: str, args: dict[str, Any], *, workspace: Path,
                     approver: Approver, config_path: Path | None = None) -> CallOutcome:
     """Validate, gate and run one call; journaled like any run."""
-    root = workspace.resolve()
+    root = workspace.resolve()  # noqa: ASYNC240 (one call per process; nothing else runs)
     config = load_config(root, config_path)
     tool = default_registry().get(tool_name)
     if tool is None:

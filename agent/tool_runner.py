@@ -78,14 +78,14 @@ class ToolRunner:
 
     async def run_all(self, tool_uses: list[ContentBlock], *, budget: int,
                       deadline: float) -> list[ContentBlock]:
-        """Results for every `tool_use`, in the order given."""
+        """Results for every `tool_use`, in the order given (`deadline`: time.monotonic())."""
         calls = [ToolCall(id=str(block.get("id") or f"call_{index}"),
                           tool=str(block.get("name", "")), args=dict(block.get("input") or {}))
                  for index, block in enumerate(tool_uses)]
         records: dict[str, CallRecord] = {}
         batch: list[_Prepared] = []
         for index, call in enumerate(calls):
-            if index >= budget or time.time() >= deadline:
+            if index >= budget or time.monotonic() >= deadline:
                 which = "tool-call" if index >= budget else "wall-clock"
                 records[call.id] = self._finish(call, "skipped",
                                                 f"not run: the run's {which} limit was reached")
@@ -134,7 +134,8 @@ class ToolRunner:
         effect = tool.effect_for(args)
         self._journal.write(ToolRequested(call_id=call.id, tool=call.tool, args=call.args,
                                           fingerprint=call.fingerprint, effect=effect.value))
-        self._on_event("tool_requested", {"tool": call.tool, "args": self._redactor.value(call.args),
+        self._on_event("tool_requested", {"tool": call.tool,
+                                          "args": self._redactor.value(call.args),
                                           "effect": effect.value})
         authorization = await self._gate.authorize(tool, call, effect)
         if not authorization.allowed:

@@ -25,10 +25,11 @@ def _workspace(tmp_path: Path) -> Path:
     return ws
 
 
-def _run(ws: Path, turns: list[Any], **kwargs: Any) -> tuple[RunResult, ScriptedModel]:
+def _run(ws: Path, turns: list[Any], description: str = "checkout fails on an empty cart",
+         ) -> tuple[RunResult, ScriptedModel]:
     model = ScriptedModel.from_data({"turns": turns})
-    options = SessionOptions(description="checkout fails on an empty cart", workspace=ws,
-                             approver=DenyAllApprover(), model_client=model, **kwargs)
+    options = SessionOptions(description=description, workspace=ws,
+                             approver=DenyAllApprover(), model_client=model)
     return asyncio.run(run_session(options)), model
 
 
@@ -55,8 +56,10 @@ def test_every_tool_use_gets_exactly_one_result_even_when_invalid_or_unknown(
     assert not results["t1"]["is_error"]
     assert "len(items)" in results["t1"]["content"]
     assert "<untrusted-data" in results["t1"]["content"]
-    assert results["t2"]["is_error"] and "invalid arguments for readFile" in results["t2"]["content"]
-    assert results["t3"]["is_error"] and "unknown tool 'deleteEverything'" in results["t3"]["content"]
+    assert results["t2"]["is_error"]
+    assert "invalid arguments for readFile" in results["t2"]["content"]
+    assert results["t3"]["is_error"]
+    assert "unknown tool 'deleteEverything'" in results["t3"]["content"]
     model.assert_complete()
 
 
@@ -114,15 +117,18 @@ def test_a_model_error_ends_the_run_as_failed_not_with_a_crash(tmp_path: Path) -
 
 def test_large_tool_output_is_capped_with_a_visible_notice(tmp_path: Path) -> None:
     ws = _workspace(tmp_path)
-    (ws / "big.txt").write_text("\n".join(f"line {i} " + "x" * 80 for i in range(3000)))
-    (ws / "hotfix.toml").write_text("[limits]\ntool_output_chars = 5000\n")
+    (ws / "hotfix.toml").write_text(
+        '[limits]\ntool_output_chars = 5000\n[gate]\nallow = ["runInTerminal(seq *)"]\n'
+    )
     _, model = _run(ws, [
-        [{"type": "tool_use", "id": "big", "name": "readFile", "input": {"path": "big.txt"}}],
+        [{"type": "tool_use", "id": "big", "name": "runInTerminal",
+          "input": {"command": "seq 1 20000"}}],
         [{"type": "text", "text": "ok"}],
     ])
     content = _tool_results(model, 1)[0]["content"]
     assert len(content) < 5400
     assert "truncated by hotfix-agent" in content
+    assert "20000" in content[-200:]  # the tail is kept: the end of output often matters most
 
 
 def test_canary_secret_from_environment_and_file_never_reaches_model_or_journal(
@@ -134,9 +140,9 @@ def test_canary_secret_from_environment_and_file_never_reaches_model_or_journal(
     (ws / "settings.env").write_text(f"PAYMENT_KEY_FROM_ENV={canary}\nREGION=westeurope\n")
     result, model = _run(ws, [
         [{"type": "tool_use", "id": "f", "name": "readFile", "input": {"path": "settings.env"}},
-         {"type": "tool_use", "id": "g", "name": "codebase", "input": {"query": canary}}],
-        [{"type": "text", "text": f"The key is {canary}"}],
-    ])
+         {"type": "tool_use", "id": "g", "name": "codebase", "input": {"query": "PAYMENT_KEY"}}],
+        [{"type": "text", "text": "Found the payment key setting."}],
+    ], description="checkout fails; the payment key is " + canary)
     requests = json.dumps([{"system": c.system, "messages": c.messages} for c in model.calls])
     assert canary not in requests
     assert "REGION=westeurope" in requests  # the file was read, only the secret masked

@@ -84,6 +84,16 @@ def test_configured_commands_replace_detection_and_use_their_parser(tmp_path: Pa
     assert "- cc: exit 1" in result.text
 
 
+def test_python_placeholder_runs_the_workspace_interpreter(tmp_path: Path) -> None:
+    script = "import sys; print('x.py:1:1: error: ran ' + sys.executable)"
+    command = ProblemCommand(name="py", command="{python} -c " + shlex.quote(script), parser="gcc")
+
+    result = _problems(tmp_path, [command])
+
+    assert result.data is not None
+    assert result.data["problems"][0]["message"] == f"ran {sys.executable}"
+
+
 def test_secret_environment_variables_do_not_reach_the_command(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -91,7 +91,8 @@ def create_model(
         environ: Environment to consult (default `os.environ`).
 
     Raises:
-        ModelError: the spec cannot be served (unknown script, real requests blocked, incomplete provider settings).
+        ModelError: the spec cannot be served (unknown script, real requests blocked,
+            incomplete provider settings).
     """
     notices: list[str] = []
     if spec is None or not spec.strip():

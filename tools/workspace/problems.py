@@ -64,10 +64,15 @@ def scrubbed_environment(extra_secret_names: list[str]) -> dict[str, str]:
 
 
 async def run_command(command: ProblemCommand, cwd: Path, env: dict[str, str]) -> CommandRun:
-    """Run one configured command (no shell) with a timeout, and parse its output."""
+    """Run one configured command (no shell) with a timeout, and parse its output.
+
+    A `{python}` word in the command stands for the workspace's interpreter (its `.venv`
+    when there is one, else the agent's own).
+    """
     run = CommandRun(command.name, command.command)
     try:
-        argv = shlex.split(command.command)
+        python = _workspace_python(cwd)
+        argv = [word.replace("{python}", python) for word in shlex.split(command.command)]
     except ValueError as exc:
         run.error = f"cannot parse the command line: {exc}"
         return run
