@@ -8,20 +8,15 @@ is why this tool is a read.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import os
 import re
 import shlex
 import shutil
-import signal
 import sys
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from agent.config import ProblemCommand
-from agent.redaction import _SECRET_NAME, is_secret_name
+from tools._process import run_process, scrubbed_env
 from tools.base import Effect, Tool, ToolArgs, ToolContext, ToolResult
 from tools.workspace._diagnostics import PARSERS, SEVERITIES, Problem
 from tools.workspace._paths import display_path, workspace_root
@@ -50,13 +45,8 @@ class CommandRun:
 
 
 def scrubbed_environment(extra_secret_names: list[str]) -> dict[str, str]:
-    """This process's environment without anything that looks like a secret."""
-    extra = set(extra_secret_names)
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not (_SECRET_NAME.search(k) or is_secret_name(k) or k in extra)
-    }
+    """This process's environment without secrets, set up for parseable diagnostics."""
+    env = scrubbed_env(extra_secret_names=extra_secret_names)
     # Plain, stable output for the parsers; no bytecode files left in the workspace.
     env.pop("FORCE_COLOR", None)
     env.update(NO_COLOR="1", PY_COLORS="0", PYTHONDONTWRITEBYTECODE="1")
@@ -79,44 +69,18 @@ async def run_command(command: ProblemCommand, cwd: Path, env: dict[str, str]) -
     if not argv:
         run.error = "the command is empty"
         return run
-    started = time.monotonic()
     try:
-        proc = await asyncio.create_subprocess_exec(
-            *argv,
-            cwd=cwd,
-            env=env,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            start_new_session=True,  # its own process group, killed as a whole
-        )
+        # Its own process group, killed as a whole on timeout and when it exits, so nothing
+        # it started (servers, workers) outlives it.
+        result = await run_process(argv, cwd=cwd, timeout_s=command.timeout_s, env=env,
+                                   output_limit=MAX_OUTPUT_BYTES)
     except OSError as exc:
         run.error = f"cannot start {argv[0]!r}: {exc.strerror or exc}"
         return run
-    output = bytearray()
-
-    async def pump() -> None:
-        assert proc.stdout is not None
-        while chunk := await proc.stdout.read(1 << 16):
-            output.extend(chunk)
-            if len(output) > MAX_OUTPUT_BYTES:
-                # Summaries come last: keep the tail.
-                del output[: len(output) - MAX_OUTPUT_BYTES]
-        await proc.wait()
-
-    try:
-        await asyncio.wait_for(pump(), command.timeout_s)
-    except TimeoutError:
-        run.timed_out = True
-    finally:
-        # Also ends whatever the command left running in its group (servers, workers).
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        if proc.returncode is None:
-            await proc.wait()
-    run.duration_s = round(time.monotonic() - started, 2)
-    run.exit_code = None if run.timed_out else proc.returncode
-    run.output = _ANSI.sub("", output.decode("utf-8", "replace"))
+    run.timed_out = result.timed_out
+    run.duration_s = round(result.duration_s, 2)
+    run.exit_code = None if result.timed_out else result.exit_code
+    run.output = _ANSI.sub("", result.output)
     run.problems = [_relative(p, cwd) for p in PARSERS[command.parser](run.output, command.name)]
     return run
 
