@@ -12,7 +12,7 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -148,12 +148,17 @@ class Journal:
         _drop_torn_tail(path)
         self._seq = _last_seq(path)
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        self._listeners: list[Callable[[dict[str, Any]], None]] = []
 
     @classmethod
     def create(cls, workspace: Path, redactor: Redactor, run_id: str | None = None) -> Journal:
         """Start the journal of a new run under `<workspace>/.hotfix/runs/<run-id>/`."""
         run_id = run_id or new_run_id()
         return cls(runs_root(workspace) / run_id / JOURNAL_NAME, redactor, run_id)
+
+    def add_listener(self, listener: Callable[[dict[str, Any]], None]) -> None:
+        """Call `listener` with each record after it is durably written (e.g. telemetry)."""
+        self._listeners.append(listener)
 
     @property
     def run_dir(self) -> Path:
@@ -168,6 +173,8 @@ class Journal:
             line = json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
             os.write(self._fd, line.encode())
             os.fsync(self._fd)
+        for listener in self._listeners:
+            listener(record)
         return record
 
     def close(self) -> None:

@@ -52,6 +52,9 @@ class SessionOptions:
     # An already-built model (evals, tests); takes precedence over `model`.
     model_client: ModelClient | None = None
     extra_tools: list[Tool] = field(default_factory=list[Tool])
+    # Called with every journal record once it is written (telemetry, live views, tests).
+    journal_listeners: list[Callable[[dict[str, Any]], None]] = field(
+        default_factory=list[Callable[[dict[str, Any]], None]])
 
 
 @dataclass
@@ -127,6 +130,9 @@ async def run_session(options: SessionOptions) -> RunResult:
         )
         notices += model_notices
     journal = Journal.create(workspace, redactor)
+    for listener in options.journal_listeners:
+        journal.add_listener(listener)
+    shutdown_telemetry = _attach_telemetry(config, journal)
     ctx = ToolContext(workspace=workspace, config=config, redactor=redactor, journal=journal,
                       run_id=journal.run_id)
     deploy_session = None
@@ -148,15 +154,18 @@ async def run_session(options: SessionOptions) -> RunResult:
                      on_event=options.on_event)
     try:
         outcome = await loop.run(options.description)
+        status = _status(outcome)
+        _finish(journal, loop, outcome.stop_reason, status,
+                outcome.final_text or outcome.detail)
     except BaseException:
         _finish(journal, loop, StopReason.CANCELLED, "cancelled", "the run was interrupted")
         raise
     finally:
         with contextlib.suppress(Exception):
             await model.aclose()
-    status = _status(outcome)
-    _finish(journal, loop, outcome.stop_reason, status, outcome.final_text or outcome.detail)
-    journal.close()
+        if shutdown_telemetry is not None:
+            shutdown_telemetry()  # after run_finished, so the root span is complete
+        journal.close()
     return RunResult(
         run_id=journal.run_id, run_dir=journal.run_dir, status=status,
         stop_reason=outcome.stop_reason.value, final_text=redactor.text(outcome.final_text),
@@ -165,6 +174,17 @@ async def run_session(options: SessionOptions) -> RunResult:
         handoffs=definition.handoffs if outcome.completed else [],
         extras=_deployment_extras(deploy_session),
     )
+
+
+def _attach_telemetry(config: HotfixConfig, journal: Journal) -> Callable[[], None] | None:
+    endpoint = config.telemetry.otlp_endpoint
+    if not endpoint:
+        return None
+    from agent.telemetry import JournalTracer, open_otlp
+
+    tracer, shutdown = open_otlp(endpoint)
+    journal.add_listener(JournalTracer(tracer, journal.run_id))
+    return shutdown
 
 
 def _deployment_extras(session: DeploySession | None) -> dict[str, Any]:
