@@ -37,7 +37,9 @@ def test_a_run_becomes_genai_spans_with_gate_decisions_as_events(tmp_path: Path)
     assert set(spans) == {"invoke_agent hotfix-deployment", "chat scripted",
                           "execute_tool readFile", "execute_tool runInTerminal"}
     root = spans["invoke_agent hotfix-deployment"]
-    root_id = root.get_span_context().span_id
+    root_context = root.get_span_context()
+    assert root_context is not None
+    root_id = root_context.span_id
     assert all(s.parent is not None and s.parent.span_id == root_id
                for name, s in spans.items() if name != root.name)
     terminal = spans["execute_tool runInTerminal"]
