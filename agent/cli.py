@@ -248,3 +248,7 @@ def _is_input_error(exc: Exception) -> bool:
 def main() -> None:
     """Console-script entry point."""
     app()
+
+
+# Registers `demo`, `local`, `rollback` and `resume` on `app`.
+from agent import cli_demo as _cli_demo  # noqa: E402,F401  # pyright: ignore[reportUnusedImport]

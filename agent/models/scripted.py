@@ -114,12 +114,14 @@ class ScriptedModel:
         Raises:
             ScriptExhausted: every scripted turn has already been returned.
         """
-        # Snapshot: the loop keeps appending to the same message list after this call.
+        # Snapshot: the loop keeps appending to the same message list after this call, but
+        # never edits a message once sent, so copying the list (not every message) suffices
+        # and keeps long scripted runs linear.
         self.calls.append(
             ModelRequest(
                 system=request.system,
                 tools=list(request.tools),
-                messages=copy.deepcopy(request.messages),
+                messages=list(request.messages),
                 max_tokens=request.max_tokens,
             )
         )

@@ -1,0 +1,258 @@
+"""CLI commands around the local target: `hotfix demo`, `local status|down`, `rollback`, `resume`.
+
+Registered on `agent.cli.app` when `agent.cli` imports this module. Same conventions as the
+rest of the CLI: `--json` prints exactly one JSON document on stdout, progress goes to
+stderr, exit codes as documented in `agent.cli`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from agent.cli import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    ApproveOpt,
+    ConfigOpt,
+    JsonOpt,
+    WorkspaceOpt,
+    _emit_json,  # pyright: ignore[reportPrivateUsage]
+    _fail,  # pyright: ignore[reportPrivateUsage]
+    _is_input_error,  # pyright: ignore[reportPrivateUsage]
+    app,
+    make_approver,
+)
+from agent.cli_view import LiveView
+
+local_app = typer.Typer(no_args_is_help=True, help="The local target's environment.")
+app.add_typer(local_app, name="local")
+
+DEMO_STRATEGIES = ("blue-green", "canary", "feature-flag")
+
+
+@app.command()
+def demo(
+    broken_fix: Annotated[
+        bool, typer.Option("--broken-fix", help="Deploy a fix with a regression only load reveals.")
+    ] = False,
+    port: Annotated[int, typer.Option("--port", help="Production port of the demo.")] = 8080,
+    strategy: Annotated[
+        str | None,
+        typer.Option(
+            "--strategy",
+            help="blue-green, canary or feature-flag (default: the demo config's blue-green).",
+        ),
+    ] = None,
+    keep_running: Annotated[
+        bool, typer.Option("--keep-running", help="Leave the local environment running afterwards.")
+    ] = False,
+    directory: Annotated[
+        Path | None,
+        typer.Option(
+            "--dir", help="Where to create the demo repository (default: a new temp dir)."
+        ),
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option("--model", help="Model id, display name, runbook, or scripted:FILE."),
+    ] = None,
+    approve: Annotated[
+        str | None,
+        typer.Option(
+            "--approve", help="ask, deny or policy:FILE (default: the demo's own policy file)."
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Deploy a fix of a sample shop to a local production, end to end."""
+    from agent.demo import DemoError, DemoOptions, run_demo
+
+    console = Console(stderr=True)
+    if strategy is not None and strategy not in DEMO_STRATEGIES:
+        raise _fail(
+            f"--strategy must be one of {', '.join(DEMO_STRATEGIES)}, not {strategy!r}", as_json
+        )
+    try:
+        options = DemoOptions(
+            port=port, broken_fix=broken_fix, strategy=strategy, keep_running=keep_running,
+            directory=directory, model=model,
+            approver=None if approve is None else make_approver(approve, console),
+            on_event=LiveView(console),
+            progress=lambda message: console.print(f"[dim]demo[/]   {escape(message)}"),
+        )  # fmt: skip
+        result = asyncio.run(run_demo(options))
+    except KeyboardInterrupt:
+        raise _fail("interrupted", as_json, EXIT_INTERRUPTED) from None
+    except DemoError as exc:
+        raise _fail(str(exc), as_json) from None
+    except Exception as exc:
+        if _is_input_error(exc):
+            raise _fail(str(exc), as_json) from None
+        raise
+    document = result.to_json()
+    if as_json:
+        _emit_json(document)
+    else:
+        _print_demo(Console(), document, result.succeeded)
+    raise typer.Exit(EXIT_OK if result.succeeded else EXIT_FAILED)
+
+
+def _print_demo(console: Console, doc: dict[str, Any], succeeded: bool) -> None:
+    colour = "green" if succeeded else "red"
+    console.print(
+        f"\n[bold {colour}]{doc['status']}[/] · {doc['strategy']} · "
+        f"{doc['version']} (previous {doc['previous_version']}) · run {doc['run_id']}"
+    )
+    if doc["time_to_rollback_s"] is not None:
+        console.print(
+            f"traffic restored {doc['time_to_rollback_s']:.3f} s after the first failed signal"
+        )
+    probe = doc["prober"]
+    console.print(
+        f"prober: {probe['total']} requests, {probe['failed']} failed "
+        f"(longest outage: {probe['max_consecutive_failures']} probes)"
+    )
+    console.print(f"report: {doc['report']}\nhandoff: {doc['handoff']}\njournal: {doc['journal']}")
+    if doc["kept_running"]:
+        console.print(
+            f"production still runs on {doc['production_url']}; stop it with "
+            f"`hotfix local down --workspace {doc['workspace']}`"
+        )
+
+
+def _state_dir(workspace: Path, config: Path | None) -> Path:
+    from agent.config import load_config
+
+    root = workspace.resolve()
+    return load_config(root, config).deploy.local.state_path(root)
+
+
+@local_app.command("status")
+def local_status(
+    workspace: WorkspaceOpt = Path("."), config: ConfigOpt = None, as_json: JsonOpt = False
+) -> None:
+    """Show the local environment: router port, versions, traffic weights."""
+    from tools.deploy.targets.local import environment_status
+
+    try:
+        state_dir = _state_dir(workspace, config)
+    except Exception as exc:
+        if _is_input_error(exc):
+            raise _fail(str(exc), as_json) from None
+        raise
+    status = environment_status(state_dir)
+    if as_json:
+        _emit_json(
+            {"running": status is not None, "state_dir": str(state_dir), "environment": status}
+        )
+        return
+    console = Console()
+    if status is None:
+        console.print(f"not running ({state_dir})")
+        return
+    port = status["production_port"]
+    console.print(f"running: production http://127.0.0.1:{port} · daemon pid {status['pid']}")
+    for label, version in status["versions"].items():
+        weight = status["weights"].get(label, 0)
+        console.print(
+            f"  {label}: {weight}% · port {version.get('port')} · "
+            f"{version.get('status')} · ref {version.get('ref')}"
+        )
+    console.print(f"stats: http://127.0.0.1:{port}/_hotfix/stats")
+
+
+@local_app.command("down")
+def local_down(
+    workspace: WorkspaceOpt = Path("."), config: ConfigOpt = None, as_json: JsonOpt = False
+) -> None:
+    """Stop the local environment: every version, the router and the daemon."""
+    from tools.deploy.targets.local import shutdown_environment
+
+    try:
+        state_dir = _state_dir(workspace, config)
+    except Exception as exc:
+        if _is_input_error(exc):
+            raise _fail(str(exc), as_json) from None
+        raise
+    outcome = shutdown_environment(state_dir)
+    if as_json:
+        _emit_json({"state_dir": str(state_dir), **outcome})
+    elif outcome.get("stopped"):
+        Console().print(f"stopped the local environment in {state_dir}")
+    else:
+        Console().print(f"not running ({state_dir})")
+
+
+@app.command("rollback")
+def rollback_command(
+    run_id: Annotated[str, typer.Argument(help="The run to roll back (id or prefix).")],
+    workspace: WorkspaceOpt = Path("."),
+    approve: ApproveOpt = "ask",
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Restore production to what it was before a run, from the run's journal."""
+    _recover("rollback", run_id, workspace, approve, config, as_json)
+
+
+@app.command("resume")
+def resume_command(
+    run_id: Annotated[str, typer.Argument(help="The run to resume (id or prefix).")],
+    workspace: WorkspaceOpt = Path("."),
+    approve: ApproveOpt = "ask",
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Finish an interrupted deployment or rollback from the run's journal."""
+    _recover("resume", run_id, workspace, approve, config, as_json)
+
+
+def _recover(
+    command: Literal["rollback", "resume"],
+    run_id: str,
+    workspace: Path,
+    approve: str,
+    config: Path | None,
+    as_json: bool,
+) -> None:
+    from agent.recovery import RecoveryError, recover_run
+    from handoffs.report import write_report
+
+    console = Console(stderr=as_json)
+    try:
+        result = asyncio.run(
+            recover_run(
+                command,
+                run_id,
+                workspace=workspace,
+                approver=make_approver(approve, console),
+                config_path=config,
+            )
+        )
+    except KeyboardInterrupt:
+        raise _fail("interrupted", as_json, EXIT_INTERRUPTED) from None
+    except RecoveryError as exc:
+        raise _fail(str(exc), as_json) from None
+    except Exception as exc:
+        if _is_input_error(exc):
+            raise _fail(str(exc), as_json) from None
+        raise
+    report = write_report(result.run_dir)
+    if as_json:
+        _emit_json({**result.to_json(), "report": str(report)})
+    else:
+        prod = result.production
+        console.print(f"[bold]{result.status}[/] · run {result.run_id}: {escape(result.summary)}")
+        console.print(
+            f"production {prod['url']}: weights {prod['weights']}, "
+            f"{'healthy' if prod['healthy'] else '[red]NOT healthy[/]'}"
+        )
+        console.print(f"report: {report}")
+    raise typer.Exit(result.exit_code)

@@ -1,0 +1,230 @@
+"""`hotfix rollback RUN` and `hotfix resume RUN`: pick a run up again from its journal.
+
+The deploying process may have died (Ctrl-C, kill -9, a closed laptop) while production kept
+running in its own daemon. A new process rebuilds the run's deployment engine from the
+journal, appends to the same journal, and either rolls production back to what it was
+before the run, or finishes what the run was doing. Both are production changes: they go
+through the gate and the approver like any tool call of the agent.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from agent.approvers import Approver
+from agent.config import load_config
+from agent.gate import Gate
+from agent.journal import JOURNAL_NAME, Journal, Notice, RunFinished
+from agent.policy import Policy
+from agent.runs import find_run
+from agent.session import build_redactor
+from agent.tool_runner import CallRecord, ToolRunner
+from tools.base import Tool, ToolCall, ToolContext, ToolResult
+from tools.deploy.target import Target
+from tools.deploy.targets.factory import build_target
+from tools.deploy.tools import DeploySession, HotfixDeploy, HotfixRollback, VersionArgs
+from tools.deploy.tools import open_deploy_session as _open_session
+
+Command = Literal["rollback", "resume"]
+EXIT_OK, EXIT_FAILED, EXIT_DENIED = 0, 1, 3
+
+
+class RecoveryError(Exception):
+    """The run cannot be picked up (unknown run, environment gone); nothing was changed."""
+
+
+@dataclass
+class RecoveryResult:
+    """What `hotfix rollback` / `hotfix resume` did to a run."""
+
+    run_id: str
+    run_dir: Path
+    command: Command
+    status: str  # the deployment's status afterwards, or "denied" / "nothing_to_do"
+    call_status: str | None  # ok | error | denied; None when no production call was needed
+    summary: str
+    deployment: dict[str, Any] | None
+    production: dict[str, Any]
+
+    @property
+    def exit_code(self) -> int:
+        """0 production is healthy on a finished state, 3 denied, 1 anything else."""
+        if self.call_status == "denied":
+            return EXIT_DENIED
+        finished = self.status in ("deployed", "rolled_back", "nothing_to_do")
+        return EXIT_OK if finished and self.production.get("healthy") else EXIT_FAILED
+
+    def to_json(self) -> dict[str, Any]:
+        """The document `--json` prints."""
+        return {
+            "run_id": self.run_id, "command": self.command, "status": self.status,
+            "call_status": self.call_status, "summary": self.summary,
+            "deployment": self.deployment, "production": self.production,
+            "journal": str(self.run_dir / JOURNAL_NAME), "exit_code": self.exit_code,
+        }  # fmt: skip
+
+
+class _ResumeDeploy(HotfixDeploy):
+    """`hotfix_deploy` of the run's version, carried on from its journal (gated as such)."""
+
+    async def execute(self, args: VersionArgs, ctx: ToolContext) -> ToolResult:
+        session: DeploySession = ctx.extras["deploy"]
+        outcome = await session.engine.resume_deployment()
+        if outcome is None:
+            return ToolResult(text="the run had no deployment to resume", data={})
+        session.last_outcome = outcome
+        return ToolResult(text=outcome.summary(), data=outcome.to_dict())
+
+
+async def recover_run(
+    command: Command,
+    run_id: str,
+    *,
+    workspace: Path,
+    approver: Approver,
+    config_path: Path | None = None,
+    target: Target | None = None,
+) -> RecoveryResult:
+    """Roll back (`rollback`) or finish (`resume`) the run `run_id` from its journal.
+
+    Raises:
+        RecoveryError: the run is unknown or its environment no longer runs.
+    """
+    root, run_dir = _locate(workspace, run_id)
+    config = load_config(root, config_path)
+    target = target or build_target(config, root)
+    _require_environment(target)
+    redactor = build_redactor(config)
+    journal = Journal(run_dir / JOURNAL_NAME, redactor, run_dir.name)
+    try:
+        ctx = ToolContext(
+            workspace=root, config=config, redactor=redactor, journal=journal, run_id=journal.run_id
+        )
+        session = _open_session(ctx, target, resume=True)
+        journal.write(Notice(level="info", message=(
+            f"`hotfix {command} {run_dir.name}` picked this run up from its journal "
+            f"(pid {os.getpid()})")))  # fmt: skip
+        call = _call_for(command, session, run_dir.name)
+        record: CallRecord | None = None
+        if call is not None:
+            tool, tool_call = call
+            gate = Gate(Policy(config.gate), approver, journal, redactor)
+            runner = ToolRunner(
+                tools=[tool],
+                gate=gate,
+                ctx=ctx,
+                journal=journal,
+                redactor=redactor,
+                output_limit=config.limits.tool_output_chars,
+                on_event=lambda _kind, _data: None,
+            )
+            record = await runner.run_one(tool_call)
+        production = await _production(session)
+        result = _result(command, run_dir, session, record, production)
+        journal.write(
+            Notice(
+                level="info" if result.exit_code == EXIT_OK else "warning",
+                message=f"after `hotfix {command}`: {result.summary}; production "
+                f"{'healthy' if production['healthy'] else 'NOT healthy'}",
+            )
+        )
+        journal.write(RunFinished(
+            status="completed" if result.exit_code == EXIT_OK else "failed",
+            stop_reason=command, turns=0, tool_calls=0 if record is None else 1,
+            summary=result.summary))  # fmt: skip
+    finally:
+        journal.close()
+    return result
+
+
+def _locate(workspace: Path, run_id: str) -> tuple[Path, Path]:
+    root = workspace.resolve()
+    try:
+        return root, find_run(root, run_id)
+    except LookupError as exc:
+        raise RecoveryError(str(exc)) from None
+
+
+def _call_for(
+    command: Command, session: DeploySession, run_id: str
+) -> tuple[Tool, ToolCall] | None:
+    """The production call that does what `command` needs, or None when nothing is left."""
+    st = session.engine.state
+    if st.rollback_phase == "finished":
+        return None
+    if command == "rollback" or st.rollback_phase is not None or st.needs_rollback():
+        reason = (
+            st.rollback_reason
+            if command == "resume" and st.rollback_reason
+            else f"`hotfix {command} {run_id}` asked to restore the previous version"
+        )
+        return HotfixRollback(), ToolCall(
+            id="recovery_1", tool="hotfix_rollback", args={"reason": reason}
+        )
+    unfinished = [
+        (label, d) for label, d in st.deployments.items() if f"deploy:{label}" not in st.completed
+    ]
+    if not unfinished:
+        return None
+    _label, details = unfinished[-1]
+    args: dict[str, Any] = {"version_ref": details.get("ref"), "strategy": details.get("strategy")}
+    return _ResumeDeploy(), ToolCall(id="recovery_1", tool="hotfix_deploy", args=args)
+
+
+def _require_environment(target: Target) -> None:
+    from tools.deploy.targets.local import LocalTarget, environment_status
+
+    # A LocalTarget would start a fresh, empty environment on first use: refuse instead.
+    if isinstance(target, LocalTarget) and environment_status(target.state_dir) is None:
+        raise RecoveryError(
+            f"the local environment in {target.state_dir} is not running, so there is no "
+            "production to recover (start it with `hotfix demo --keep-running` or redeploy)"
+        )
+
+
+async def _production(session: DeploySession) -> dict[str, Any]:
+    state = await session.engine.target.state()
+    health = await session.engine.verifier.health(state.production_url)
+    return {
+        "url": state.production_url,
+        "weights": state.weights,
+        "healthy": health.get("passed") is True,
+    }
+
+
+def _result(
+    command: Command,
+    run_dir: Path,
+    session: DeploySession,
+    record: CallRecord | None,
+    production: dict[str, Any],
+) -> RecoveryResult:
+    engine = session.engine
+    deployment: dict[str, Any] | None = None
+    if engine.state.deployments:
+        label, details = list(engine.state.deployments.items())[-1]
+        deployment = engine.outcome(label, str(details.get("strategy") or "")).to_dict()
+        deployment.pop("steps", None)
+    if record is None:
+        status = deployment["status"] if deployment else "nothing_to_do"
+        summary = f"nothing left to {command}: the run is {status}"
+    elif record.status == "denied":
+        status, summary = "denied", record.text
+    else:
+        status = deployment["status"] if deployment else engine.state.rollback_phase or "failed"
+        if engine.state.rollback_phase == "finished":
+            status = "rolled_back"
+        summary = record.text
+    return RecoveryResult(
+        run_dir.name,
+        run_dir,
+        command,
+        status,
+        None if record is None else record.status,
+        summary,
+        deployment,
+        production,
+    )
