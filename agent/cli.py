@@ -80,11 +80,13 @@ def run(
     from agent.session import SessionOptions, run_session
 
     console = Console(stderr=as_json)
+    view = LiveView(console)
     try:
         options = SessionOptions(
             description=description, workspace=workspace, model=model,
             approver=make_approver(approve, console), agent=agent, config_path=config,
-            target=target, strategy=strategy, on_event=LiveView(console),
+            target=target, strategy=strategy, on_event=view,
+            journal_listeners=[view.on_record],
         )
         result = asyncio.run(run_session(options))
     except KeyboardInterrupt:

@@ -35,8 +35,24 @@ class LiveView:
             mark = "[green]ok[/]" if status == "ok" else f"[red]{status}[/]"
             summary = escape(_one_line(str(data.get("summary", "")), 120))
             self._console.print(f"       {mark} {summary}")
-        elif kind == "step":
-            self._console.print(f"[bold]step[/]   {escape(str(data.get('message', '')))}")
+
+    def on_record(self, record: dict[str, Any]) -> None:
+        """Journal listener: shows deployment steps (current step, weights, checks) live."""
+        if self._quiet or record.get("type") != "step":
+            return
+        phase = str(record.get("phase"))
+        details = record.get("details") or {}
+        style = {"started": "bold", "finished": "green", "failed": "bold red"}.get(phase, "dim")
+        facts: list[str] = []
+        weights = details.get("weights")
+        if isinstance(weights, dict) and weights:
+            facts.append("traffic " + ", ".join(f"{k} {v}%" for k, v in sorted(weights.items())))
+        for key in ("passed", "outcome", "message", "reason"):
+            if key in details and details[key] not in (None, ""):
+                facts.append(f"{key}: {_one_line(str(details[key]), 80)}")
+        suffix = f" [dim]({escape('; '.join(facts))})[/]" if facts else ""
+        self._console.print(f"[{style}]step[/]   {phase:<8} {escape(str(record.get('step_id')))}"
+                            f"{suffix}")
 
 
 def _one_line(text: str, limit: int) -> str:
