@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,8 +26,10 @@ from agent.policy import Policy
 from agent.redaction import Redactor
 from tools.base import Tool, ToolContext
 from tools.deploy.settings import normalize_strategy
+from tools.deploy.target import Target
 from tools.deploy.targets.factory import build_target
 from tools.deploy.tools import DeploySession, open_deploy_session
+from tools.deploy.verifier import Verifier
 from tools.registry import ToolRegistry, default_registry
 
 EventCallback = Callable[[str, dict[str, Any]], None]
@@ -51,6 +53,13 @@ class SessionOptions:
     http_client: Any = None
     # An already-built model (evals, tests); takes precedence over `model`.
     model_client: ModelClient | None = None
+    # A deployment target and verifier to use instead of the ones the config names (evals
+    # run against simulated targets; tests against in-memory ones).
+    deploy_target: Target | None = None
+    verifier: Verifier | None = None
+    # The engine's clock and sleep (a fake clock makes bake and analysis windows instant).
+    deploy_clock: Callable[[], float] | None = None
+    deploy_sleep: Callable[[float], Awaitable[None]] | None = None
     extra_tools: list[Tool] = field(default_factory=list[Tool])
     # Called with every journal record once it is written (telemetry, live views, tests).
     journal_listeners: list[Callable[[dict[str, Any]], None]] = field(
@@ -137,7 +146,13 @@ async def run_session(options: SessionOptions) -> RunResult:
                       run_id=journal.run_id)
     deploy_session = None
     if any(tool.source == "hotfix" for tool in tools):
-        deploy_session = open_deploy_session(ctx, build_target(config, workspace))
+        target = options.deploy_target or build_target(config, workspace)
+        timing: dict[str, Any] = {}
+        if options.deploy_clock is not None:
+            timing["clock"] = options.deploy_clock
+        if options.deploy_sleep is not None:
+            timing["sleep"] = options.deploy_sleep
+        deploy_session = open_deploy_session(ctx, target, verifier=options.verifier, **timing)
     gate = Gate(Policy(config.gate), options.approver, journal, redactor)
     system = definition.render(workspace=str(workspace), target=config.deploy.target,
                                strategy=config.deploy.strategy.default,
