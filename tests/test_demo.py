@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +49,8 @@ def test_demo_deploys_the_fix_without_a_failed_probe_and_leaves_nothing_listenin
     port = _free_port()
     try:
         code, doc, err = _demo(tmp_path, "--port", str(port))
+        # Checked before the safety-net cleanup below, so the demo's own teardown is tested.
+        left_listening = _listening(port)
     finally:
         _shutdown_leftovers(tmp_path)
 
@@ -54,7 +58,7 @@ def test_demo_deploys_the_fix_without_a_failed_probe_and_leaves_nothing_listenin
     assert doc["status"] == "deployed"
     assert (doc["version"], doc["previous_version"]) == ("v1.4.3", "v1.4.2")
     assert doc["prober"]["total"] > 50 and doc["prober"]["failed"] == 0
-    assert doc["kept_running"] is False and not _listening(port)
+    assert doc["kept_running"] is False and not left_listening
     assert "approvals come from the policy file" in err
     report = Path(doc["report"]).read_text()
     assert "**deployed**" in report and doc["run_id"] in report
@@ -71,6 +75,7 @@ def test_demo_with_the_broken_fix_rolls_back_within_two_seconds_without_a_failed
     port = _free_port()
     try:
         code, doc, err = _demo(tmp_path, "--broken-fix", "--port", str(port))
+        left_listening = _listening(port)
     finally:
         _shutdown_leftovers(tmp_path)
 
@@ -79,7 +84,7 @@ def test_demo_with_the_broken_fix_rolls_back_within_two_seconds_without_a_failed
     assert doc["version"] == "v1.4.3-broken"
     assert doc["time_to_rollback_s"] is not None and doc["time_to_rollback_s"] <= 2.0
     assert doc["prober"]["failed"] == 0
-    assert not _listening(port)
+    assert not left_listening
     assert "**rolled_back**" in Path(doc["report"]).read_text()
 
 
@@ -125,3 +130,32 @@ def test_demo_refuses_a_broken_fix_behind_a_feature_flag(tmp_path: Path) -> None
 
     assert code == 2 and "--broken-fix" in doc["error"]
     assert not (tmp_path / "shop").exists()
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_the_demo_tears_the_environment_down(tmp_path: Path) -> None:
+    port = _free_port()
+    state = tmp_path / "shop" / ".hotfix" / "local" / "state.json"
+    demo = subprocess.Popen(
+        [HOTFIX, "demo", "--dir", str(tmp_path / "shop"), "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not _listening(port) and time.monotonic() < deadline and demo.poll() is None:
+            time.sleep(0.05)
+        assert _listening(port), "production never came up"
+        daemon_pid = json.loads(state.read_text())["pid"]
+        demo.send_signal(signal.SIGINT)
+        code = demo.wait(timeout=60)
+        left_listening = _listening(port)
+        daemon_alive = Path(f"/proc/{daemon_pid}").exists() and "zombie" not in (
+            Path(f"/proc/{daemon_pid}/status").read_text().lower()
+        )
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+        _shutdown_leftovers(tmp_path)
+    assert code == 130
+    assert not left_listening
+    assert not daemon_alive
