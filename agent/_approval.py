@@ -70,6 +70,7 @@ class ApprovalRequest:
         summary: human-readable, redacted description of the exact call.
         aliases: the tool's other names, for approvers that match rules.
         source: `builtin` or the MCP server the tool comes from.
+        override: set when approving overrides a closed change window: why it is closed.
     """
 
     call: ToolCall
@@ -79,6 +80,7 @@ class ApprovalRequest:
     summary: str
     aliases: tuple[str, ...] = ()
     source: str = "builtin"
+    override: str | None = None
 
     @property
     def run_scope_allowed(self) -> bool:

@@ -68,7 +68,9 @@ class PolicyFileApprover:
     The file holds `approve = [rules]` and `deny = [rules]` in the gate's rule syntax.
     `deny` wins; an unmatched call is denied. For a `production` call only a rule that names
     the tool explicitly approves it: `*` or `azure/*` never does. A terminal command that
-    cannot be analysed is never approved from a file.
+    cannot be analysed is never approved from a file. A call outside the change window (the
+    request carries `override`) is approved only when the file also says
+    `override_change_window = true`.
 
     Raises:
         PolicyError: at construction, when the file is missing, unreadable or malformed.
@@ -79,12 +81,16 @@ class PolicyFileApprover:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         data = _load(self.path)
-        unknown = sorted(set(data) - {"approve", "deny"})
+        unknown = sorted(set(data) - {"approve", "deny", "override_change_window"})
         if unknown:
             raise PolicyError(
                 f"{self.path}: unknown key(s) {', '.join(unknown)}; "
                 "expected 'approve' and 'deny' lists of rules"
             )
+        override = data.get("override_change_window", False)
+        if not isinstance(override, bool):
+            raise PolicyError(f"{self.path}: 'override_change_window' must be true or false")
+        self.override_change_window = override
         self.approve = _rules(self.path, "approve", data.get("approve", []))
         self.deny = _rules(self.path, "deny", data.get("deny", []))
 
@@ -111,6 +117,14 @@ class PolicyFileApprover:
                 f"no approve rule in {self.path} matches this call" + (extra if production else ""),
             )
         names = ", ".join(repr(r.text) for r in covering)
+        if req.override is not None:
+            if not self.override_change_window:
+                return req.deny(
+                    self.name,
+                    f"outside the change window ({req.override}) and {self.path} does not "
+                    "set override_change_window = true",
+                )
+            names += " with override_change_window = true"
         return req.approve(self.name, "once", f"approve rule {names} in {self.path}")
 
 

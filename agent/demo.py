@@ -28,9 +28,10 @@ from tools.deploy.verification.prober import Prober, ProberReport
 if TYPE_CHECKING:
     from tools.deploy.targets.local import LocalTarget
 
-# Exactly the production-changing tools the demo lets its policy approve; policy files never
-# approve a production call through a wildcard.
+# Exactly the tools the demo lets its policy approve (pre-deployment checks and the
+# production-changing ones); policy files never approve a production call by a wildcard.
 DEMO_APPROVED_TOOLS = (
+    "hotfix_predeploy",
     "hotfix_deploy",
     "hotfix_stage",
     "hotfix_shift_traffic",
@@ -188,7 +189,7 @@ async def run_demo(options: DemoOptions) -> DemoResult:
         DemoError: the port is busy or the directory is not empty (checked first).
     """
     from agent.config import load_config
-    from handoffs.report import collect_report, write_handoff, write_report
+    from handoffs.report import write_outputs
     from tools.deploy.targets.local import LocalTarget, shutdown_environment
 
     if options.broken_fix and options.strategy == "feature-flag":
@@ -227,8 +228,9 @@ async def run_demo(options: DemoOptions) -> DemoResult:
         ))  # fmt: skip
         probing = False
         report = await prober.stop()
-        report_path = write_report(run.run_dir)
-        handoff_path = write_handoff(run.run_dir, collect_report(run.run_dir))
+        outputs = write_outputs(run.run_dir)
+        report_path = outputs.markdown
+        handoff_path = outputs.handoff or run.run_dir / "handoff.json"
     finally:
         if probing:
             with contextlib.suppress(Exception):

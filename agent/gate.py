@@ -5,12 +5,18 @@ only when it is a `ToolApproved` for this call's exact fingerprint; nothing else
 message, a file or a tool result) can approve anything. Within one run (one `Gate`), a
 call approved "for this run" is allowed again without asking, except production calls, and
 a call once denied is denied again without asking. Every decision goes to the journal.
+
+With a `WindowGuard`, a call the guard reports outside the change window (production calls
+outside an allowed window or inside a freeze) is asked about at least, and the request
+carries `override`: approving it deliberately overrides the window, and the recorded
+approval says so.
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import Protocol
 
 from agent._approval import (
     Approval,
@@ -26,6 +32,15 @@ from agent.redaction import Redactor
 from tools.base import Effect, Tool, ToolCall
 
 RUN_SCOPE_APPROVER = "run-scope"
+CHANGE_WINDOW_RULE = "change-window"
+
+
+class WindowGuard(Protocol):
+    """Says why a call may not run without an override now (see `tools.deploy.windows`)."""
+
+    def check(self, effect: Effect, tool: str | None = None) -> str | None:
+        """The reason the change window is closed for this call, or None when it is open."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -46,6 +61,8 @@ class Gate:
         approver: who answers when the policy asks.
         journal: where decisions are recorded (None: nowhere, e.g. in unit tests).
         redactor: masks secrets in the summaries shown to approvers.
+        window_guard: change windows; a closed window turns allow into ask and makes the
+            approval an explicit override.
     """
 
     def __init__(
@@ -54,17 +71,25 @@ class Gate:
         approver: Approver,
         journal: Journal | None = None,
         redactor: Redactor | None = None,
+        window_guard: WindowGuard | None = None,
     ) -> None:
         self.policy = policy
         self.approver = approver
         self.journal = journal
         self.redactor = redactor or Redactor()
+        self.window_guard = window_guard
         self._approved_for_run: set[str] = set()
         self._denied: dict[str, str] = {}
 
     async def authorize(self, tool: Tool, call: ToolCall, effect: Effect) -> Authorization:
         """Decide whether `call` of `tool` (with effect `effect`) may run."""
         verdict = self.policy.evaluate(tool, call, effect)
+        override = self._window_closed(tool, effect)
+        if override is not None and verdict.decision is not Decision.DENY:
+            reason = f"outside the change window: {override}; approving overrides the window"
+            verdict = Verdict(Decision.ASK, CHANGE_WINDOW_RULE, reason)
+        else:
+            override = None
         self._record_decision(call, verdict)
         if verdict.decision is Decision.ALLOW:
             return Authorization(True, verdict, None, verdict.reason)
@@ -92,6 +117,7 @@ class Gate:
             describe_call(tool.name, call.args, self.redactor),
             tuple(tool.aliases),
             tool.source,
+            override,
         )
         try:
             approval = await self.approver.request(request)
@@ -101,10 +127,23 @@ class Gate:
             approval = request.deny(
                 _approver_name(self.approver), f"approver failed: {type(exc).__name__}: {exc}"
             )
-        return self._settle(call, verdict, effect, approval)
+        return self._settle(call, verdict, effect, approval, override)
+
+    def _window_closed(self, tool: Tool, effect: Effect) -> str | None:
+        if self.window_guard is None:
+            return None
+        try:
+            return self.window_guard.check(effect, tool.name)
+        except Exception as exc:  # an unreadable window must hold the call, not wave it on
+            return f"the change window could not be checked ({type(exc).__name__}: {exc})"
 
     def _settle(
-        self, call: ToolCall, verdict: Verdict, effect: Effect, approval: object
+        self,
+        call: ToolCall,
+        verdict: Verdict,
+        effect: Effect,
+        approval: object,
+        override: str | None = None,
     ) -> Authorization:
         fingerprint = call.fingerprint
         if not isinstance(approval, ToolApproved | ToolDenied):
@@ -129,6 +168,13 @@ class Gate:
                 approval.approver,
                 "once",
                 f"{approval.reason} (production: this call only)".strip(),
+            )
+        if isinstance(approval, ToolApproved) and override is not None:
+            approval = ToolApproved(
+                fingerprint,
+                approval.approver,
+                approval.scope,
+                f"{approval.reason} (overrides the change window: {override})".strip(),
             )
         if isinstance(approval, ToolApproved):
             if approval.scope == "run":

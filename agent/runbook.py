@@ -40,6 +40,7 @@ _STOP_WORDS = frozenset(
 
 class _Phase(Enum):
     INVESTIGATE = auto()
+    PREDEPLOY = auto()
     PLAN = auto()
     DEPLOY = auto()
     DONE = auto()
@@ -84,6 +85,9 @@ class RunbookPlanner:
     async def complete(self, request: ModelRequest) -> ModelResponse:
         if self._phase is _Phase.INVESTIGATE:
             return self._start(request)
+        if self._phase is _Phase.PREDEPLOY:
+            self._phase = _Phase.PLAN
+            return _turn([self._use("hotfix_predeploy", {"version_ref": self._ref})])
         if self._phase is _Phase.PLAN:
             return self._after_investigation()
         if self._phase is _Phase.DEPLOY:
@@ -101,17 +105,22 @@ class RunbookPlanner:
             return _final("Not deployed: the request does not name the git ref that carries "
                           "the fix. Which branch, tag or commit should be deployed? "
                           "(for example: \"fix is on branch hotfix/1.4.3\")")
-        self._phase = _Phase.PLAN
         available = {tool.name for tool in request.tools}
-        calls = [self._use("codebase", {"query": search_terms(description)}),
-                 self._use("problems", {})]
+        calls = [self._use("codebase", {"query": search_terms(description)})]
+        if "hotfix_predeploy" in available:
+            # Pre-deployment runs the tests on the fix's own checkout, with the build, scan,
+            # backup and tag; `problems` on the workspace would only repeat part of it.
+            self._phase = _Phase.PREDEPLOY
+        else:
+            self._phase = _Phase.PLAN
+            calls.append(self._use("problems", {}))
         if "hotfix_status" in available:
             calls.append(self._use("hotfix_status", {}))
         return _turn(calls)
 
     def _after_investigation(self) -> ModelResponse:
-        problems = self._get("problems")
-        blocking = _blocking_problems(problems)
+        blocking = _blocking_problems(self._get("problems")) or _failed_predeploy(
+            self._get("hotfix_predeploy"))
         if blocking:
             self._phase = _Phase.DONE
             return _final(f"Not deployed: the fix on {self._ref} is not shippable — {blocking}. "
@@ -165,6 +174,19 @@ def _blocking_problems(observation: ToolObservation | None) -> str | None:
         return None
     return "failing checks: " + ", ".join(
         f"{c.get('name')} (exit {c.get('exit_code')})" for c in failing)
+
+
+def _failed_predeploy(observation: ToolObservation | None) -> str | None:
+    if observation is None:
+        return None
+    data = observation.data or {}
+    if observation.status == "ok" and data.get("passed"):
+        return None
+    if observation.status == "denied":
+        return "the pre-deployment checks were not approved"
+    step = data.get("failed_step") or "pre-deployment"
+    reason = data.get("reason") or observation.text[:300]
+    return f"pre-deployment failed at {step}: {reason}"
 
 
 def _outcome_summary(outcome: dict[str, Any]) -> str:

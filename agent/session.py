@@ -25,11 +25,13 @@ from agent.models.factory import create_model, has_model_credentials
 from agent.policy import Policy
 from agent.redaction import Redactor
 from tools.base import Tool, ToolContext
+from tools.deploy.notify import Notifier, NotifyingApprover, notifier_from_config
 from tools.deploy.settings import normalize_strategy
 from tools.deploy.target import Target
 from tools.deploy.targets.factory import build_target
 from tools.deploy.tools import DeploySession, open_deploy_session
 from tools.deploy.verifier import Verifier
+from tools.deploy.windows import window_guard_from_config
 from tools.registry import ToolRegistry, default_registry
 
 EventCallback = Callable[[str, dict[str, Any]], None]
@@ -144,16 +146,13 @@ async def run_session(options: SessionOptions) -> RunResult:
     shutdown_telemetry = _attach_telemetry(config, journal)
     ctx = ToolContext(workspace=workspace, config=config, redactor=redactor, journal=journal,
                       run_id=journal.run_id)
+    notifier = notifier_from_config(config, journal, redactor, service=workspace.name)
     deploy_session = None
     if any(tool.source == "hotfix" for tool in tools):
-        target = options.deploy_target or build_target(config, workspace)
-        timing: dict[str, Any] = {}
-        if options.deploy_clock is not None:
-            timing["clock"] = options.deploy_clock
-        if options.deploy_sleep is not None:
-            timing["sleep"] = options.deploy_sleep
-        deploy_session = open_deploy_session(ctx, target, verifier=options.verifier, **timing)
-    gate = Gate(Policy(config.gate), options.approver, journal, redactor)
+        deploy_session = _open_deploy(options, ctx, notifier)
+    approver = NotifyingApprover(options.approver, notifier) if notifier else options.approver
+    gate = Gate(Policy(config.gate), approver, journal, redactor,
+                window_guard=window_guard_from_config(config))
     system = definition.render(workspace=str(workspace), target=config.deploy.target,
                                strategy=config.deploy.strategy.default,
                                date=datetime.now(UTC).date().isoformat(),
@@ -178,6 +177,8 @@ async def run_session(options: SessionOptions) -> RunResult:
     finally:
         with contextlib.suppress(Exception):
             await model.aclose()
+        if notifier is not None:
+            await _notify_finished(notifier, deploy_session, loop)
         if shutdown_telemetry is not None:
             shutdown_telemetry()  # after run_finished, so the root span is complete
         journal.close()
@@ -189,6 +190,27 @@ async def run_session(options: SessionOptions) -> RunResult:
         handoffs=definition.handoffs if outcome.completed else [],
         extras=_deployment_extras(deploy_session),
     )
+
+
+def _open_deploy(options: SessionOptions, ctx: ToolContext,
+                 notifier: Notifier | None) -> DeploySession:
+    target = options.deploy_target or build_target(ctx.config, ctx.workspace)
+    timing: dict[str, Any] = {}
+    if options.deploy_clock is not None:
+        timing["clock"] = options.deploy_clock
+    if options.deploy_sleep is not None:
+        timing["sleep"] = options.deploy_sleep
+    return open_deploy_session(ctx, target, verifier=options.verifier, notifier=notifier,
+                               **timing)
+
+
+async def _notify_finished(notifier: Notifier, session: DeploySession | None,
+                           loop: AgentLoop) -> None:
+    # `engine.deploy` announces its own end; runs that drove the steps one by one get a
+    # `finished` here. Waits at most the webhook timeout, and only after the journal is final.
+    if session is not None and session.last_outcome is None and session.engine.state.records:
+        notifier.send("finished", {"turns": loop.turns, "tool_calls": loop.tool_calls})
+    await notifier.aclose()
 
 
 def _attach_telemetry(config: HotfixConfig, journal: Journal) -> Callable[[], None] | None:

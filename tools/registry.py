@@ -24,6 +24,7 @@ _BUILTIN_MODULES = (
     "tools.web.fetch",
     "tools.terminal",
     "tools.deploy.tools",
+    "tools.deploy.predeploy.tool",
 )
 
 # VS Code tool sets and the names they stand for.

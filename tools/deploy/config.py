@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tools.deploy.notify import NotificationSettings
+from tools.deploy.predeploy.settings import PredeploySettings
 from tools.deploy.settings import StrategySettings
 from tools.deploy.targets.local.settings import LocalTargetConfig
 from tools.deploy.verification.settings import VerificationSettings
+from tools.deploy.windows import ChangeWindowSettings
 
 
 class DeployConfig(BaseModel):
@@ -19,3 +22,6 @@ class DeployConfig(BaseModel):
     strategy: StrategySettings = Field(default_factory=StrategySettings)
     verification: VerificationSettings = Field(default_factory=VerificationSettings)
     local: LocalTargetConfig = Field(default_factory=LocalTargetConfig)
+    predeploy: PredeploySettings = Field(default_factory=PredeploySettings)
+    windows: ChangeWindowSettings = Field(default_factory=ChangeWindowSettings)
+    notifications: NotificationSettings = Field(default_factory=NotificationSettings)

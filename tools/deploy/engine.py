@@ -10,6 +10,9 @@ A failed verification or analysis of a version that has traffic triggers the rol
 once (or, with `auto_rollback = false`, leaves the run in `needs_rollback`). The rollback
 restores the pre-deployment weights first, stamps `traffic_restored_ts`, and only then
 verifies production health and cleans up; nothing sleeps on that path.
+
+With a `notifier`, `started` / `promoted` / `rolled_back` / `finished` events are sent after
+the matching journal write; sending only queues them, so it never delays a step.
 """
 
 from __future__ import annotations
@@ -36,10 +39,11 @@ from tools.deploy.strategies import resume_strategy, run_strategy
 from tools.deploy.strategies.base import DeploymentOutcome, build_outcome
 from tools.deploy.strategies.checks import run_observe, run_verify
 from tools.deploy.strategies.feature_flag import FlagStore, flag_store_for
-from tools.deploy.strategies.rollback import run_rollback
+from tools.deploy.strategies.rollback import rollback_summary, run_rollback
 from tools.deploy.target import StagedVersion, Target, TargetError, VersionSpec
 
 if TYPE_CHECKING:
+    from tools.deploy.notify import NotificationSink
     from tools.deploy.verifier import Verifier
 
 __all__ = ["DeploymentEngine", "EngineRefusal"]
@@ -62,6 +66,7 @@ class DeploymentEngine:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         flags: FlagStore | None = None,
         records: Iterable[Details] = (),
+        notifier: NotificationSink | None = None,
     ) -> None:
         """Args:
         target: Where versions run and traffic is routed.
@@ -73,6 +78,7 @@ class DeploymentEngine:
         sleep: How to wait out a bake; tests pass one that advances the fake clock.
         flags: Where feature flags live; by default the target's own flags, if it has any.
         records: Journal records of this run so far (see `resume`).
+        notifier: Where deployment events go (webhooks); never awaited.
         """
         self.target = target
         self.verifier = verifier
@@ -85,6 +91,7 @@ class DeploymentEngine:
             self.state.apply(record)
         self.steps = StepRunner(journal, self.state, clock)
         self._flags = flags
+        self.notifier = notifier
 
     @classmethod
     def resume(
@@ -148,6 +155,7 @@ class DeploymentEngine:
             started |= await self.baseline_details()
 
             async def action() -> Details:
+                self.notify("started", {**started, "target": self.target.name})
                 staged = await self.target.stage(spec)
                 return {"url": staged.url, "target_details": staged.details}
 
@@ -235,7 +243,9 @@ class DeploymentEngine:
         async def action() -> Details:
             return {"promoted": True, "previous": st.previous}
 
-        return await self.steps.run(sid, "promote", {"label": label}, action)
+        done = await self.steps.run(sid, "promote", {"label": label}, action)
+        self.notify("promoted", done)
+        return done
 
     async def retire(self, label: str) -> None:
         """Stop a version that receives no traffic (never one that does)."""
@@ -253,11 +263,20 @@ class DeploymentEngine:
 
     async def rollback(self, reason: str) -> Details:
         """Restore pre-deployment traffic (and flags), then verify production health."""
-        return await run_rollback(self, reason)
+        before = self.state.rollback_phase
+        try:
+            return await run_rollback(self, reason)
+        finally:
+            after = self.state.rollback_phase
+            if after in ("finished", "failed") and after != before:
+                self.notify("rolled_back", rollback_summary(self))
 
     async def deploy(self, spec: VersionSpec, strategy: str | None = None) -> DeploymentOutcome:
         """Run a whole strategy end to end, with automatic verification and rollback."""
-        return await run_strategy(self, spec, strategy or self.settings.default)
+        outcome = await run_strategy(self, spec, strategy or self.settings.default)
+        summary = {"label": outcome.version, "status": outcome.status, "summary": outcome.summary()}
+        self.notify("finished", summary)
+        return outcome
 
     async def resume_deployment(self) -> DeploymentOutcome | None:
         """Finish an interrupted rollback or deployment; the last deployment's outcome."""
@@ -335,6 +354,15 @@ class DeploymentEngine:
         except TargetError:
             if not quietly:
                 raise
+
+    def notify(self, event: str, payload: Details) -> None:
+        """Queue a deployment event for the notifier, if any; never raises, never waits."""
+        if self.notifier is None:
+            return
+        try:
+            self.notifier.send(event, payload)
+        except Exception:  # notifications are best effort; the deployment is not
+            return
 
     def flag_store(self) -> FlagStore:
         """Where flags live: the one given, else the target's own; refuses without one."""

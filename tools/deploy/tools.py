@@ -13,7 +13,7 @@ import time
 from abc import abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -28,6 +28,9 @@ from tools.deploy.strategies.rollback import rollback_summary
 from tools.deploy.target import Target, TargetError, VersionSpec
 from tools.deploy.verification.settings import VerificationSettings
 from tools.deploy.verifier import DefaultVerifier, Verifier
+
+if TYPE_CHECKING:
+    from tools.deploy.notify import NotificationSink
 
 _M = TypeVar("_M", bound=BaseModel)
 _VERSION = re.compile(r"\d+(\.\d+)+([.-].*)?")
@@ -64,13 +67,15 @@ def open_deploy_session(
     resume: bool = False,
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    notifier: NotificationSink | None = None,
 ) -> DeploySession:
     """Build the run's deployment engine over `target` and put it in `ctx.extras["deploy"]`.
 
     Settings default to `ctx.config.deploy.strategy` / `.verification` when those exist.
     With `resume=True` the engine first replays the step events already in `ctx.journal`
     (same run), so finished steps are not repeated; call `engine.resume_deployment()`
-    to finish an interrupted deployment or rollback.
+    to finish an interrupted deployment or rollback. `notifier` receives the deployment
+    events (`tools.deploy.notify`).
     """
     deploy_config = ctx.config.deploy
     strategy = strategy or _section(deploy_config, "strategy", StrategySettings)
@@ -86,6 +91,7 @@ def open_deploy_session(
         sleep=sleep,
         flags=FileFlags(ctx.workspace / flags_file) if flags_file else None,
         records=read_journal(ctx.journal.path) if resume and ctx.journal else (),
+        notifier=notifier,
     )
     session = DeploySession(engine, strategy)
     ctx.extras["deploy"] = session
