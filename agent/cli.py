@@ -95,14 +95,26 @@ def run(
         if _is_input_error(exc):
             raise _fail(str(exc), as_json) from None
         raise
+    from handoffs.report import write_outputs
+
+    paths = write_outputs(result.run_dir)
     if as_json:
-        _emit_json(result.to_json())
+        _emit_json({**result.to_json(), "report": str(paths.markdown),
+                    "report_html": str(paths.html),
+                    "handoff": str(paths.handoff) if paths.handoff else None})
     else:
         console.print(f"\n[bold]{result.status}[/] ({result.stop_reason}) · run {result.run_id} "
                       f"· {result.turns} turns · {result.tool_calls} tool calls")
         if result.final_text:
             console.print(result.final_text, highlight=False, markup=False)
-        console.print(f"journal: {result.journal_path}")
+        console.print(f"report: {paths.markdown}\njournal: {result.journal_path}")
+        if result.handoffs:
+            from agent.cli_monitor import monitor_after_run
+            from handoffs.offer import offer_handoff
+
+            # send: false — offered as a question, never started unasked.
+            if offer_handoff(console, result):
+                raise typer.Exit(monitor_after_run(console, result, approve))
     raise typer.Exit(EXIT_OK if result.status == "completed" else EXIT_FAILED)
 
 
@@ -254,3 +266,12 @@ def main() -> None:
 
 # Registers `demo`, `local`, `rollback` and `resume` on `app`.
 from agent import cli_demo as _cli_demo  # noqa: E402,F401  # pyright: ignore[reportUnusedImport]
+
+# Registers `evals run` and `evals list` (the scripted eval suite).
+from agent import cli_evals as _cli_evals  # noqa: E402,F401  # pyright: ignore[reportUnusedImport]
+
+# Registers `mcp` and `init` on `app`.
+from agent import cli_mcp as _cli_mcp  # noqa: E402,F401  # pyright: ignore[reportUnusedImport]
+
+# Registers `monitor` (post-fix monitoring from a run's handoff packet).
+from agent import cli_monitor as _cli_monitor  # noqa: E402,F401  # pyright: ignore[reportUnusedImport]

@@ -11,7 +11,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from handoffs.monitoring.settings import MonitoringSettings
 from tools.deploy.config import DeployConfig
+from tools.mcp_bridge.settings import McpConfig
 
 DEFAULT_MODEL = "claude-sonnet-5-5"
 CONFIG_FILE_NAME = "hotfix.toml"
@@ -107,6 +109,8 @@ class HotfixConfig(_Section):
     secrets: SecretsConfig = Field(default_factory=SecretsConfig)
     telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
     deploy: DeployConfig = Field(default_factory=DeployConfig)
+    mcp: McpConfig = Field(default_factory=McpConfig)
+    monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
     source: str | None = Field(default=None, exclude=True)
 
 

@@ -32,6 +32,7 @@ from tools.deploy.targets.factory import build_target
 from tools.deploy.tools import DeploySession, open_deploy_session
 from tools.deploy.verifier import Verifier
 from tools.deploy.windows import window_guard_from_config
+from tools.mcp_bridge.tools import GATE_KEY
 from tools.registry import ToolRegistry, default_registry
 
 EventCallback = Callable[[str, dict[str, Any]], None]
@@ -128,9 +129,20 @@ async def run_session(options: SessionOptions) -> RunResult:
         config.deploy.target = options.target
     if options.strategy:
         config.deploy.strategy.default = normalize_strategy(options.strategy)
+    if not config.mcp.servers:
+        return await _run(options, workspace, config, [])
+    from tools.mcp_bridge import open_bridges
+
+    # Bridged MCP servers (the Azure MCP server among them) live exactly as long as the run.
+    async with open_bridges(config.mcp.servers, cwd=workspace) as bridged:
+        return await _run(options, workspace, config, list(bridged))
+
+
+async def _run(options: SessionOptions, workspace: Path, config: HotfixConfig,
+               bridged: list[Tool]) -> RunResult:
     redactor = build_redactor(config)
     definition = find_definition(options.agent, [workspace / ".github" / "agents"])
-    registry = default_registry(options.extra_tools)
+    registry = default_registry([*options.extra_tools, *bridged])
     tools, notices = select_tools(definition, registry)
     if options.model_client is not None:
         model: ModelClient = options.model_client
@@ -153,6 +165,7 @@ async def run_session(options: SessionOptions) -> RunResult:
     approver = NotifyingApprover(options.approver, notifier) if notifier else options.approver
     gate = Gate(Policy(config.gate), approver, journal, redactor,
                 window_guard=window_guard_from_config(config))
+    ctx.extras[GATE_KEY] = gate  # bridged MCP servers' elicitations are answered through it
     system = definition.render(workspace=str(workspace), target=config.deploy.target,
                                strategy=config.deploy.strategy.default,
                                date=datetime.now(UTC).date().isoformat(),
@@ -179,6 +192,8 @@ async def run_session(options: SessionOptions) -> RunResult:
             await model.aclose()
         if notifier is not None:
             await _notify_finished(notifier, deploy_session, loop)
+        if deploy_session is not None:
+            await _close_target(deploy_session.engine.target)
         if shutdown_telemetry is not None:
             shutdown_telemetry()  # after run_finished, so the root span is complete
         journal.close()
@@ -195,6 +210,9 @@ async def run_session(options: SessionOptions) -> RunResult:
 def _open_deploy(options: SessionOptions, ctx: ToolContext,
                  notifier: Notifier | None) -> DeploySession:
     target = options.deploy_target or build_target(ctx.config, ctx.workspace)
+    attach = getattr(target, "attach_journal", None)
+    if callable(attach) and ctx.journal is not None:
+        attach(ctx.journal, ctx.redactor)  # cloud targets journal each API operation
     timing: dict[str, Any] = {}
     if options.deploy_clock is not None:
         timing["clock"] = options.deploy_clock
@@ -202,6 +220,14 @@ def _open_deploy(options: SessionOptions, ctx: ToolContext,
         timing["sleep"] = options.deploy_sleep
     return open_deploy_session(ctx, target, verifier=options.verifier, notifier=notifier,
                                **timing)
+
+
+async def _close_target(target: object) -> None:
+    # Cloud targets run background probes; the local target has nothing to close.
+    close: Callable[[], Awaitable[None]] | None = getattr(target, "aclose", None)
+    if close is not None:
+        with contextlib.suppress(Exception):
+            await close()
 
 
 async def _notify_finished(notifier: Notifier, session: DeploySession | None,

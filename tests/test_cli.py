@@ -61,6 +61,7 @@ def test_deny_all_approver_executes_none_of_the_non_read_tools(shop: Path, tmp_p
     assert {t["name"] for t in mutating} >= {"runInTerminal", "hotfix_deploy", "hotfix_promote"}
     examples: dict[str, dict[str, Any]] = {
         "runInTerminal": {"command": "touch ran-terminal"},
+        "hotfix_predeploy": {"version_ref": "main"},
         "hotfix_stage": {"version_ref": "main"},
         "hotfix_shift_traffic": {"label": "vnext", "percent": 50},
         "hotfix_promote": {"label": "vnext"},

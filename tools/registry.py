@@ -25,6 +25,7 @@ _BUILTIN_MODULES = (
     "tools.terminal",
     "tools.deploy.tools",
     "tools.deploy.predeploy.tool",
+    "handoffs.monitoring.tools",
 )
 
 # VS Code tool sets and the names they stand for.
@@ -41,7 +42,7 @@ SERVER_ALIASES: dict[str, str] = {"mcp_microsoft_azu": "azure", "azure-mcp": "az
 
 # Servers whose `server/*` pattern is valid even when the server contributes no tools in this
 # configuration (the Azure bridge is optional).
-KNOWN_SERVERS = frozenset({"hotfix", "azure"})
+KNOWN_SERVERS = frozenset({"hotfix", "azure", "monitor"})
 
 
 class UnknownToolError(Exception):

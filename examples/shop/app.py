@@ -84,6 +84,17 @@ def checkout_total(items: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def fault_injected() -> bool:
+    """True when the flags file lists this running version under `inject_fault_in`.
+
+    A deliberate fault switch for demos and tests: `{"inject_fault_in": ["v1.4.3"]}` makes
+    that version answer 500 to everything, as a bad release would after promotion.
+    """
+    running = os.environ.get("HOTFIX_VERSION")
+    targets = flags().get("inject_fault_in") or []
+    return running is not None and isinstance(targets, list) and running in targets
+
+
 class ShopHandler(BaseHTTPRequestHandler):
     """Routes the three endpoints; any uncaught error becomes a JSON 500."""
 
@@ -93,7 +104,9 @@ class ShopHandler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]
-        if path == "/healthz":
+        if fault_injected():
+            self._send(500, {"error": "fault injected", "version": VERSION})
+        elif path == "/healthz":
             self._guarded(lambda: (200, {"status": "ok", "version": VERSION, "flags": flags()}))
         elif path == "/api/products":
             self._guarded(lambda: (200, {"products": list_products()}))
@@ -104,6 +117,9 @@ class ShopHandler(BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0]
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
+        if fault_injected():
+            self._send(500, {"error": "fault injected", "version": VERSION})
+            return
         if path != "/api/checkout":
             self._send(404, {"error": f"no route for POST {path}"})
             return

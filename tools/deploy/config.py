@@ -7,6 +7,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from tools.deploy.notify import NotificationSettings
 from tools.deploy.predeploy.settings import PredeploySettings
 from tools.deploy.settings import StrategySettings
+from tools.deploy.targets.appservice.settings import AppServiceTargetConfig
+from tools.deploy.targets.kubernetes.settings import KubernetesTargetConfig
 from tools.deploy.targets.local.settings import LocalTargetConfig
 from tools.deploy.verification.settings import VerificationSettings
 from tools.deploy.windows import ChangeWindowSettings
@@ -22,6 +24,8 @@ class DeployConfig(BaseModel):
     strategy: StrategySettings = Field(default_factory=StrategySettings)
     verification: VerificationSettings = Field(default_factory=VerificationSettings)
     local: LocalTargetConfig = Field(default_factory=LocalTargetConfig)
+    appservice: AppServiceTargetConfig = Field(default_factory=AppServiceTargetConfig)
+    kubernetes: KubernetesTargetConfig = Field(default_factory=KubernetesTargetConfig)
     predeploy: PredeploySettings = Field(default_factory=PredeploySettings)
     windows: ChangeWindowSettings = Field(default_factory=ChangeWindowSettings)
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)

@@ -7,7 +7,7 @@ from pathlib import Path
 from agent.config import HotfixConfig
 from tools.deploy.target import Target, TargetError
 
-AVAILABLE_TARGETS = ("local",)
+AVAILABLE_TARGETS = ("local", "appservice", "k8s")
 
 
 def build_target(config: HotfixConfig, workspace: Path) -> Target:
@@ -21,5 +21,13 @@ def build_target(config: HotfixConfig, workspace: Path) -> Target:
         from tools.deploy.targets.local import LocalTarget
 
         return LocalTarget(config.deploy.local, workspace=workspace)
+    if name == "appservice":
+        from tools.deploy.targets.appservice import build_appservice_target
+
+        return build_appservice_target(config.deploy.appservice, workspace)
+    if name in ("k8s", "kubernetes"):
+        from tools.deploy.targets.kubernetes import build_kubernetes_target
+
+        return build_kubernetes_target(config.deploy.kubernetes, workspace)
     raise TargetError(f"unknown deployment target {name!r}; available: "
                       + ", ".join(AVAILABLE_TARGETS))

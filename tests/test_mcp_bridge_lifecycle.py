@@ -1,0 +1,77 @@
+"""The MCP bridge when its server dies, cannot start, or asks with no gate to answer."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+from mcp_tiny import tiny_config
+from mcp_tiny.harness import ApproveAll, bridged
+
+from tools.base import Effect
+from tools.mcp_bridge import BridgedTool, BridgeError, McpBridge
+
+
+@pytest.mark.slow
+def test_a_dead_server_is_restarted_for_the_next_call(tmp_path: Path) -> None:
+    async def run() -> tuple[str, str, str, int]:
+        config = tiny_config(tmp_path)
+        async with bridged(tmp_path, config, ApproveAll()) as h:
+            pid_before = json.loads((await h.call("azure_env_report")).text)["pid"]
+            died = await h.call("azure_crash")
+            after = json.loads((await h.call("azure_env_report")).text)["pid"]
+            # A read-only call in flight when the server died runs again on a fresh one.
+            retried = await h.call("azure_flaky_read")
+            tool = h.tools["azure_group_list"]
+            assert isinstance(tool, BridgedTool)
+            restarts = tool.connection.restarts
+            assert pid_before != after
+            return died.status, died.text, retried.text, restarts
+
+    status, text, retried, restarts = asyncio.run(run())
+
+    assert status == "error" and "died during crash" in text
+    assert retried == "read after restart"
+    assert restarts == 2
+
+
+@pytest.mark.slow
+def test_a_server_that_keeps_dying_is_not_restarted_beyond_the_limit(tmp_path: Path) -> None:
+    async def run() -> str:
+        async with bridged(tmp_path, tiny_config(tmp_path, max_restarts=0), ApproveAll()) as h:
+            await h.call("azure_crash")
+            return (await h.call("azure_group_list")).text
+
+    text = asyncio.run(run())
+
+    assert "not restarting it again in this run" in text
+
+
+def test_a_server_that_cannot_start_is_a_clear_error(tmp_path: Path) -> None:
+    config = tiny_config(tmp_path, command=[str(tmp_path / "no-such-azmcp")])
+
+    async def run() -> None:
+        await McpBridge(config).start()
+
+    with pytest.raises(BridgeError, match=r"could not be started.*no-such-azmcp"):
+        asyncio.run(run())
+
+
+def test_without_a_gate_an_elicitation_is_declined() -> None:
+    from mcp.types import ElicitRequestFormParams
+
+    from tools.mcp_bridge.elicitation import ask_gate
+
+    params = ElicitRequestFormParams(
+        message="Reveal?",
+        requested_schema={"type": "object", "properties": {"confirm": {"type": "boolean"}}},
+    )
+    result = asyncio.run(
+        ask_gate(
+            None, server="azure", tool="keyvault_secret_get", effect=Effect.READ, params=params
+        )
+    )
+
+    assert result.action == "decline"
