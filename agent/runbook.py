@@ -17,7 +17,9 @@ from agent.models.base import (
     ModelRequest,
     ModelResponse,
     ToolObservation,
-    Usage,
+    final_turn,
+    first_user_text,
+    tool_use_turn,
 )
 
 RUNBOOK_MODEL_ID = "runbook"
@@ -98,7 +100,7 @@ class RunbookPlanner:
         return None
 
     def _start(self, request: ModelRequest) -> ModelResponse:
-        description = _first_user_text(request)
+        description = first_user_text(request)
         self._ref = find_version_ref(description)
         if self._ref is None:
             self._phase = _Phase.DONE
@@ -210,21 +212,9 @@ def _outcome_summary(outcome: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _first_user_text(request: ModelRequest) -> str:
-    for message in request.messages:
-        if message.get("role") == "user":
-            content = message.get("content")
-            if isinstance(content, str):
-                return content
-            return " ".join(b.get("text", "") for b in content or [] if b.get("type") == "text")
-    return ""
-
-
 def _turn(blocks: list[ContentBlock]) -> ModelResponse:
-    return ModelResponse(content=blocks, stop_reason="tool_use", model=RUNBOOK_MODEL_ID,
-                         usage=Usage())
+    return tool_use_turn(blocks, RUNBOOK_MODEL_ID)
 
 
 def _final(text: str) -> ModelResponse:
-    return ModelResponse(content=[{"type": "text", "text": text}], stop_reason="end_turn",
-                         model=RUNBOOK_MODEL_ID, usage=Usage())
+    return final_turn(text, RUNBOOK_MODEL_ID)

@@ -36,6 +36,28 @@ class ModelRequest:
     max_tokens: int = 8192
 
 
+def first_user_text(request: ModelRequest) -> str:
+    """The text of the first user message: the task a run was started with."""
+    for message in request.messages:
+        if message.get("role") == "user":
+            content = message.get("content")
+            if isinstance(content, str):
+                return content
+            return " ".join(b.get("text", "") for b in content or [] if b.get("type") == "text")
+    return ""
+
+
+def tool_use_turn(blocks: list[ContentBlock], model_id: str) -> ModelResponse:
+    """An assistant turn made of tool calls (for drivers that are not language models)."""
+    return ModelResponse(content=blocks, stop_reason="tool_use", model=model_id, usage=Usage())
+
+
+def final_turn(text: str, model_id: str) -> ModelResponse:
+    """A final assistant answer (for drivers that are not language models)."""
+    return ModelResponse(content=[{"type": "text", "text": text}], stop_reason="end_turn",
+                         model=model_id, usage=Usage())
+
+
 @dataclass
 class Usage:
     """Token counts of one turn, as the provider reported them."""

@@ -13,7 +13,15 @@ import math
 from enum import Enum, auto
 from typing import Any
 
-from agent.models.base import ContentBlock, ModelRequest, ModelResponse, ToolObservation, Usage
+from agent.models.base import (
+    ContentBlock,
+    ModelRequest,
+    ModelResponse,
+    ToolObservation,
+    final_turn,
+    first_user_text,
+    tool_use_turn,
+)
 from handoffs.contract import HandoffPacket, packet_from_text
 
 MONITOR_RUNBOOK_ID = "monitor-runbook"
@@ -78,7 +86,7 @@ class MonitorRunbook:
         return _final("Nothing further to do.")
 
     def _start(self, request: ModelRequest) -> ModelResponse:
-        self._packet = packet_from_text(_first_user_text(request))
+        self._packet = packet_from_text(first_user_text(request))
         if self._packet is None:
             self._phase = _Phase.DONE
             return _final(
@@ -203,26 +211,9 @@ class MonitorRunbook:
         }
 
 
-def _first_user_text(request: ModelRequest) -> str:
-    for message in request.messages:
-        if message.get("role") == "user":
-            content = message.get("content")
-            if isinstance(content, str):
-                return content
-            return " ".join(b.get("text", "") for b in content or [] if b.get("type") == "text")
-    return ""
-
-
 def _turn(blocks: list[ContentBlock]) -> ModelResponse:
-    return ModelResponse(
-        content=blocks, stop_reason="tool_use", model=MONITOR_RUNBOOK_ID, usage=Usage()
-    )
+    return tool_use_turn(blocks, MONITOR_RUNBOOK_ID)
 
 
 def _final(text: str) -> ModelResponse:
-    return ModelResponse(
-        content=[{"type": "text", "text": text}],
-        stop_reason="end_turn",
-        model=MONITOR_RUNBOOK_ID,
-        usage=Usage(),
-    )
+    return final_turn(text, MONITOR_RUNBOOK_ID)
