@@ -122,7 +122,11 @@ def build_sdk_client(
     }
     try:
         if provider == "anthropic":
-            return BuiltClient(anthropic.AsyncAnthropic(**common))
+            # Credentials come from the environment the caller passed, not only os.environ.
+            env = os.environ if environ is None else environ
+            keys = {k: env[v] for k, v in (("api_key", "ANTHROPIC_API_KEY"),
+                                           ("auth_token", "ANTHROPIC_AUTH_TOKEN")) if v in env}
+            return BuiltClient(anthropic.AsyncAnthropic(**keys, **common))
         if provider == "foundry":
             return _foundry(config, common, environ)
         if provider == "bedrock":
