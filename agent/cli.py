@@ -9,8 +9,10 @@ designed"); 1 the run ended without completing (limit hit, model or tool failure
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
+from collections.abc import Generator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -50,6 +52,33 @@ def make_approver(spec: str, console: Console) -> Approver:
     raise CliError(f"--approve must be ask, deny or policy:FILE, not {spec!r}")
 
 
+@contextlib.contextmanager
+def exit_on_bad_input(as_json: bool, *also: type[Exception]) -> Generator[None]:
+    """Report bad input (and the `also` errors) as one line, exit 2; Ctrl-C as exit 130.
+
+    Anything else is a bug and keeps its traceback.
+    """
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise _fail("interrupted", as_json, EXIT_INTERRUPTED) from None
+    except Exception as exc:
+        if isinstance(exc, also) or _is_input_error(exc):
+            raise _fail(str(exc), as_json) from None
+        raise
+
+
+def parse_json_args(args: str) -> dict[str, Any]:
+    """The JSON_ARGS argument of `hotfix tool` / `policy explain`, which must be an object."""
+    try:
+        parsed = json.loads(args)
+    except json.JSONDecodeError as exc:
+        raise CliError(f"JSON_ARGS is not valid JSON: {exc}") from None
+    if not isinstance(parsed, dict):
+        raise CliError("JSON_ARGS must be a JSON object")
+    return parsed  # pyright: ignore[reportUnknownVariableType]
+
+
 def _emit_json(document: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(document, indent=2, default=str) + "\n")
 
@@ -81,7 +110,7 @@ def run(
 
     console = Console(stderr=as_json)
     view = LiveView(console)
-    try:
+    with exit_on_bad_input(as_json):
         options = SessionOptions(
             description=description, workspace=workspace, model=model,
             approver=make_approver(approve, console), agent=agent, config_path=config,
@@ -89,12 +118,6 @@ def run(
             journal_listeners=[view.on_record],
         )
         result = asyncio.run(run_session(options))
-    except KeyboardInterrupt:
-        raise _fail("interrupted", as_json, EXIT_INTERRUPTED) from None
-    except Exception as exc:
-        if _is_input_error(exc):
-            raise _fail(str(exc), as_json) from None
-        raise
     from handoffs.report import write_outputs
 
     paths = write_outputs(result.run_dir)
@@ -131,18 +154,10 @@ def tool_command(
     from agent.single_call import call_tool
 
     console = Console(stderr=as_json)
-    try:
-        parsed = json.loads(args)
-        if not isinstance(parsed, dict):
-            raise CliError("JSON_ARGS must be a JSON object")
-        outcome = asyncio.run(call_tool(name, parsed, workspace=workspace, config_path=config,
+    with exit_on_bad_input(as_json):
+        outcome = asyncio.run(call_tool(name, parse_json_args(args), workspace=workspace,
+                                        config_path=config,
                                         approver=make_approver(approve, console)))
-    except json.JSONDecodeError as exc:
-        raise _fail(f"JSON_ARGS is not valid JSON: {exc}", as_json) from None
-    except Exception as exc:
-        if _is_input_error(exc):
-            raise _fail(str(exc), as_json) from None
-        raise
     if as_json:
         _emit_json(outcome.to_json())
     else:
@@ -162,13 +177,9 @@ def tools_command(
     from agent.definitions import find_definition
     from tools.registry import default_registry
 
-    try:
+    with exit_on_bad_input(as_json):
         definition = find_definition(agent, [workspace.resolve() / ".github" / "agents"])
         selected, notices = default_registry().select(definition.tools)
-    except Exception as exc:
-        if _is_input_error(exc):
-            raise _fail(str(exc), as_json) from None
-        raise
     rows: list[dict[str, Any]] = [
         {"name": t.name, "aliases": list(t.aliases), "effect": t.effect.value,
          "source": t.source, "description": t.description.strip().splitlines()[0]}
@@ -197,17 +208,9 @@ def policy_explain(
     """Say whether the gate would allow, ask about, or deny a call, and which rule decided."""
     from agent.single_call import explain_call
 
-    try:
-        parsed = json.loads(args)
-        if not isinstance(parsed, dict):
-            raise CliError("JSON_ARGS must be a JSON object")
-        verdict = explain_call(tool, parsed, workspace=workspace, config_path=config)
-    except json.JSONDecodeError as exc:
-        raise _fail(f"JSON_ARGS is not valid JSON: {exc}", as_json) from None
-    except Exception as exc:
-        if _is_input_error(exc):
-            raise _fail(str(exc), as_json) from None
-        raise
+    with exit_on_bad_input(as_json):
+        verdict = explain_call(tool, parse_json_args(args), workspace=workspace,
+                               config_path=config)
     if as_json:
         _emit_json({"decision": verdict.decision.value, "rule": verdict.rule,
                     "reason": verdict.reason})

@@ -17,7 +17,6 @@ from rich.markup import escape
 
 from agent.cli import (
     EXIT_FAILED,
-    EXIT_INTERRUPTED,
     EXIT_OK,
     ApproveOpt,
     ConfigOpt,
@@ -25,8 +24,8 @@ from agent.cli import (
     WorkspaceOpt,
     _emit_json,  # pyright: ignore[reportPrivateUsage]
     _fail,  # pyright: ignore[reportPrivateUsage]
-    _is_input_error,  # pyright: ignore[reportPrivateUsage]
     app,
+    exit_on_bad_input,
     make_approver,
 )
 from agent.cli_view import LiveView
@@ -79,7 +78,7 @@ def demo(
         raise _fail(
             f"--strategy must be one of {', '.join(DEMO_STRATEGIES)}, not {strategy!r}", as_json
         )
-    try:
+    with exit_on_bad_input(as_json, DemoError):
         options = DemoOptions(
             port=port, broken_fix=broken_fix, strategy=strategy, keep_running=keep_running,
             directory=directory, model=model,
@@ -88,14 +87,6 @@ def demo(
             progress=lambda message: console.print(f"[dim]demo[/]   {escape(message)}"),
         )  # fmt: skip
         result = asyncio.run(run_demo(options))
-    except KeyboardInterrupt:
-        raise _fail("interrupted", as_json, EXIT_INTERRUPTED) from None
-    except DemoError as exc:
-        raise _fail(str(exc), as_json) from None
-    except Exception as exc:
-        if _is_input_error(exc):
-            raise _fail(str(exc), as_json) from None
-        raise
     document = result.to_json()
     if as_json:
         _emit_json(document)
@@ -141,12 +132,8 @@ def local_status(
     """Show the local environment: router port, versions, traffic weights."""
     from tools.deploy.targets.local import environment_status
 
-    try:
+    with exit_on_bad_input(as_json):
         state_dir = _state_dir(workspace, config)
-    except Exception as exc:
-        if _is_input_error(exc):
-            raise _fail(str(exc), as_json) from None
-        raise
     status = environment_status(state_dir)
     if as_json:
         _emit_json(
@@ -175,12 +162,8 @@ def local_down(
     """Stop the local environment: every version, the router and the daemon."""
     from tools.deploy.targets.local import shutdown_environment
 
-    try:
+    with exit_on_bad_input(as_json):
         state_dir = _state_dir(workspace, config)
-    except Exception as exc:
-        if _is_input_error(exc):
-            raise _fail(str(exc), as_json) from None
-        raise
     outcome = shutdown_environment(state_dir)
     if as_json:
         _emit_json({"state_dir": str(state_dir), **outcome})
@@ -226,7 +209,7 @@ def _recover(
     from handoffs.report import write_report
 
     console = Console(stderr=as_json)
-    try:
+    with exit_on_bad_input(as_json, RecoveryError):
         result = asyncio.run(
             recover_run(
                 command,
@@ -236,14 +219,6 @@ def _recover(
                 config_path=config,
             )
         )
-    except KeyboardInterrupt:
-        raise _fail("interrupted", as_json, EXIT_INTERRUPTED) from None
-    except RecoveryError as exc:
-        raise _fail(str(exc), as_json) from None
-    except Exception as exc:
-        if _is_input_error(exc):
-            raise _fail(str(exc), as_json) from None
-        raise
     report = write_report(result.run_dir)
     if as_json:
         _emit_json({**result.to_json(), "report": str(report)})

@@ -18,14 +18,12 @@ from rich.console import Console
 from rich.markup import escape
 
 from agent.cli import (
-    EXIT_INTERRUPTED,
     ApproveOpt,
     JsonOpt,
     WorkspaceOpt,
     _emit_json,  # pyright: ignore[reportPrivateUsage]
-    _fail,  # pyright: ignore[reportPrivateUsage]
-    _is_input_error,  # pyright: ignore[reportPrivateUsage]
     app,
+    exit_on_bad_input,
     make_approver,
 )
 from agent.cli_view import LiveView
@@ -87,7 +85,7 @@ def monitor_command(
     from handoffs.monitoring.run import MonitorError, MonitorOptions, run_monitor
 
     console = Console(stderr=True)
-    try:
+    with exit_on_bad_input(as_json, MonitorError, typer.BadParameter):
         options = MonitorOptions(
             run=run,
             workspace=workspace,
@@ -99,14 +97,6 @@ def monitor_command(
             on_event=LiveView(console),
         )
         result = asyncio.run(run_monitor(options))
-    except KeyboardInterrupt:
-        raise _fail("interrupted", as_json, EXIT_INTERRUPTED) from None
-    except (MonitorError, typer.BadParameter) as exc:
-        raise _fail(str(exc), as_json) from None
-    except Exception as exc:
-        if _is_input_error(exc):
-            raise _fail(str(exc), as_json) from None
-        raise
     if as_json:
         _emit_json(result.to_json())
     else:
