@@ -138,6 +138,9 @@ class Notifier:
         self.run_id = run_id or (journal.run_id if journal else None)
         self.service = service
         self._tasks: set[asyncio.Task[None]] = set()
+        # The newest delivery per webhook: the next one waits for it, so a channel receives
+        # events in the order they happened (the sender itself never waits).
+        self._last: dict[int, asyncio.Task[None]] = {}
         # Built now, not on the first event: importing httpx2 and loading CA certificates
         # blocks the event loop, which must not happen in the middle of a rollback.
         self._client: httpx2.AsyncClient | None = None
@@ -162,7 +165,9 @@ class Notifier:
             message = Message(event, data, self.run_id, self.service, datetime.now(UTC).isoformat())
             for index, hook in hooks:
                 body = render(hook.format, message)
-                task = loop.create_task(self._deliver(index, hook, event, body))
+                previous = self._last.get(index)
+                task = loop.create_task(self._deliver_after(previous, index, hook, event, body))
+                self._last[index] = task
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
         except Exception as exc:  # a notification must never break the step that sent it
@@ -178,6 +183,13 @@ class Notifier:
         await self.drain()
         if self._client is not None:
             await self._client.aclose()
+
+    async def _deliver_after(self, previous: asyncio.Task[None] | None, index: int,
+                             hook: Webhook, event: str, body: Any) -> None:
+        if previous is not None:
+            # `_deliver` handles its own failures; each wait is bounded by the timeout.
+            await asyncio.wait({previous})
+        await self._deliver(index, hook, event, body)
 
     async def _deliver(self, index: int, hook: Webhook, event: str, body: Any) -> None:
         assert self._client is not None
