@@ -22,6 +22,7 @@ DEPLOY_TOOLS = (
     "hotfix_predeploy",
     "hotfix_deploy",
     "hotfix_stage",
+    "hotfix_verify",
     "hotfix_shift_traffic",
     "hotfix_promote",
     "hotfix_rollback",

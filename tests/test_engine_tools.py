@@ -46,7 +46,7 @@ def test_tools_declare_effects_and_the_hotfix_source() -> None:
         "hotfix_status": Effect.READ,
         "hotfix_plan": Effect.READ,
         "hotfix_stage": Effect.REMOTE,
-        "hotfix_verify": Effect.READ,
+        "hotfix_verify": Effect.REMOTE,
         "hotfix_shift_traffic": Effect.PRODUCTION,
         "hotfix_promote": Effect.PRODUCTION,
         "hotfix_rollback": Effect.PRODUCTION,

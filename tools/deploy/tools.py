@@ -215,10 +215,12 @@ class HotfixVerify(_HotfixTool):
     name = "hotfix_verify"
     description = (
         "Run the health check and smoke tests directly against a staged version. A pass is "
-        "required before it may receive traffic; a failure is final for that version."
+        "required before it may receive traffic; a failure is final for that version and "
+        "removes it."
     )
     args_model = LabelArgs
-    effect = Effect.READ
+    # Not a read: smoke tests may write to the staged version, and a failure retires it.
+    effect = Effect.REMOTE
 
     async def execute(self, args: LabelArgs, ctx: ToolContext) -> ToolResult:
         result = await _session(ctx).engine.verify(args.label)
