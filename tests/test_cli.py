@@ -63,6 +63,7 @@ def test_deny_all_approver_executes_none_of_the_non_read_tools(shop: Path, tmp_p
         "runInTerminal": {"command": "touch ran-terminal"},
         "hotfix_predeploy": {"version_ref": "main"},
         "hotfix_stage": {"version_ref": "main"},
+        "hotfix_verify": {"label": "vnext"},
         "hotfix_shift_traffic": {"label": "vnext", "percent": 50},
         "hotfix_promote": {"label": "vnext"},
         "hotfix_rollback": {"reason": "test"},

@@ -198,6 +198,7 @@ def test_an_accepted_rollout_asks_for_each_change_and_deploys_with_progress(
     assert target.weights == {"v1.4.3": 100}
     asked = [message.splitlines()[1] for message in forms.messages]
     assert asked == ['hotfix_stage(version_ref="hotfix/1.4.3")',
+                     'hotfix_verify(label="v1.4.3")',
                      'hotfix_shift_traffic(label="v1.4.3", percent=100)',
                      'hotfix_promote(label="v1.4.3")']  # fmt: skip
     outcome = ToolOutcome.model_validate(results["hotfix_promote"].structured_content)
