@@ -298,3 +298,30 @@ def test_urls_are_cut_to_host_and_first_segment_and_nothing_configured_means_no_
     )
     assert redact_url("http://127.0.0.1:8080") == "http://127.0.0.1:8080"
     assert notifier_from_config(object(), None, None) is None
+
+
+@pytest.mark.slow
+def test_closing_sends_what_a_dead_webhook_still_has_queued_within_two_timeouts(
+    receiver: Receiver, tmp_path: Path
+) -> None:
+    journal = Journal(tmp_path / "run" / "journal.jsonl", Redactor(), "run-1")
+
+    async def scenario() -> float:
+        sender = notifier([{"url": receiver.url("/hang/dead")}], journal, timeout_s=1.0)
+        for event in ("started", "waiting_for_approval", "promoted", "finished"):
+            sender.send(event, {"label": "v1.4.3"})
+        await until(lambda: len(receiver.bodies("/hang")) == 1)  # the first one hangs
+        began = time.perf_counter()
+        await sender.aclose()
+        return time.perf_counter() - began
+
+    took = asyncio.run(scenario())
+    journal.close()
+
+    # Chained one after another, four dead deliveries would hold the exit for ~4 s; the
+    # queue is released after one timeout, so the last ones go out together (~2 s).
+    assert took < 3.2
+    assert sorted(b["event"] for b in receiver.bodies("/hang")) == [
+        "finished", "promoted", "started", "waiting_for_approval",
+    ]
+    assert len([m for m in notices(journal) if "no answer within 1 s" in m]) == 4

@@ -141,6 +141,8 @@ class Notifier:
         # The newest delivery per webhook: the next one waits for it, so a channel receives
         # events in the order they happened (the sender itself never waits).
         self._last: dict[int, asyncio.Task[None]] = {}
+        # Set by aclose: queued deliveries stop waiting for their predecessors.
+        self._closing = asyncio.Event()
         # Built now, not on the first event: importing httpx2 and loading CA certificates
         # blocks the event loop, which must not happen in the middle of a rollback.
         self._client: httpx2.AsyncClient | None = None
@@ -179,16 +181,26 @@ class Notifier:
             await asyncio.wait(set(self._tasks))
 
     async def aclose(self) -> None:
-        """Let deliveries finish (bounded), then release the HTTP client."""
+        """Send what is queued at once, wait (each delivery is bounded), release the client.
+
+        Deliveries to one webhook are chained so a channel sees events in order. A dead
+        webhook would then hold the exit for events x timeout, so after one `timeout_s` the
+        rest of its queue goes out at once: the exit waits at most about two timeouts.
+        """
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=self.settings.timeout_s)
+        self._closing.set()
         await self.drain()
         if self._client is not None:
             await self._client.aclose()
 
     async def _deliver_after(self, previous: asyncio.Task[None] | None, index: int,
                              hook: Webhook, event: str, body: Any) -> None:
-        if previous is not None:
+        if previous is not None and not self._closing.is_set():
             # `_deliver` handles its own failures; each wait is bounded by the timeout.
-            await asyncio.wait({previous})
+            closing = asyncio.ensure_future(self._closing.wait())
+            await asyncio.wait({previous, closing}, return_when=asyncio.FIRST_COMPLETED)
+            closing.cancel()
         await self._deliver(index, hook, event, body)
 
     async def _deliver(self, index: int, hook: Webhook, event: str, body: Any) -> None:
@@ -211,7 +223,10 @@ class Notifier:
 
     def _failed(self, hook: tuple[int, Webhook] | None, event: str, what: str) -> None:
         where = "" if hook is None else f" to webhook #{hook[0] + 1} ({hook[1].shown()})"
-        message = self.redactor.text(f"notification {event!r}{where} {what}")
+        self._warn(f"notification {event!r}{where} {what}")
+
+    def _warn(self, text: str) -> None:
+        message = self.redactor.text(text)
         if self.journal is None:
             _log.warning("%s", message)
             return
