@@ -30,6 +30,7 @@ def _environment(html: bool) -> jinja2.Environment:
     env.filters["pretty_json"] = lambda value: json.dumps(value, indent=2, default=str)  # pyright: ignore[reportUnknownLambdaType]
     env.filters["pct"] = _pct
     env.filters["ms"] = _ms
+    env.filters["cell"] = _cell
     return env
 
 
@@ -43,6 +44,11 @@ def render_html(template: str, *, chart_svg: str | None = None, **context: Any) 
     # Our own SVG, built with every text escaped (svg_chart): safe to insert as markup.
     chart = Markup(chart_svg) if chart_svg else None  # noqa: S704
     return _environment(True).get_template(template).render(chart_svg=chart, **context)
+
+
+def _cell(value: Any) -> str:
+    # One Markdown table cell: a `|` or a line break in an error message would end it.
+    return " ".join(str(value).split()).replace("|", "\\|")
 
 
 def _pct(value: Any) -> str:

@@ -1,8 +1,8 @@
 """Collect the deployment report from a run's journal: `collect(run_dir) -> ReportDocument`.
 
 Statuses, versions, checks, configuration changes and incidents come from the step, tool,
-gate and notice events the harness wrote. The model's final text may be wrong; the journal
-is the truth (DESIGN.md §2).
+gate and notice events the harness wrote; cloud operations from the target's own events.
+The model's final text may be wrong; the journal is the truth (DESIGN.md §2).
 """
 
 from __future__ import annotations
@@ -11,20 +11,20 @@ from pathlib import Path
 from typing import Any
 
 from handoffs.checklists import build_checklists
+from handoffs.cloud_operations import cloud_operations
 from handoffs.dashboards import build_dashboards
-from handoffs.facts import Record, RunFacts, iso, resolve_ref
+from handoffs.deployment import deployment_summary
+from handoffs.facts import Record, RunFacts, iso
 from handoffs.report_model import (
     AnalysisRecord,
     CheckRecord,
     ConfigurationApplied,
-    DeploymentSummary,
     Incident,
     ReportDocument,
     StepRecord,
     VerdictRecord,
 )
 from handoffs.rollback_plan import build_rollback_plan
-from tools.deploy.strategies.base import build_outcome
 
 _VERDICT_KINDS = ("verify", "rollback-verify")
 
@@ -57,6 +57,7 @@ def collect(run_dir: Path, facts: RunFacts | None = None) -> ReportDocument:
         stats_url=stats_url,
         deployment=deployment,
         steps=[_step(e) for e in facts.steps()],
+        cloud_operations=cloud_operations(facts),
         health_checks=[c for c in checks if c.kind == "health"],
         smoke_tests=[c for c in checks if c.kind == "smoke"],
         checks=verdicts,
@@ -68,49 +69,6 @@ def collect(run_dir: Path, facts: RunFacts | None = None) -> ReportDocument:
         checklists=build_checklists(facts, deployment),
     )
     return doc
-
-
-def deployment_summary(facts: RunFacts) -> DeploymentSummary | None:
-    """The run's last deployment as the recorded steps tell it; None when it made none."""
-    state = facts.state
-    if not state.deployments:
-        return None
-    label, details = list(state.deployments.items())[-1]
-    outcome = build_outcome(state, label, str(details.get("strategy") or ""))
-    deploy_steps = [e for e in facts.steps("deploy") if e.get("step_id") == f"deploy:{label}"]
-    done = [e for e in deploy_steps if e.get("phase") in ("finished", "failed")]
-    promoted = facts.steps("promote", "finished")
-    previous = outcome.previous_version
-    return DeploymentSummary(
-        version=label,
-        ref=details.get("ref"),
-        strategy=outcome.strategy,
-        status=outcome.status,
-        previous=previous,
-        previous_ref=previous_ref(facts, previous),
-        started_at=iso(deploy_steps[0].get("ts")) if deploy_steps else None,
-        finished_at=iso(done[-1].get("ts")) if done else None,
-        promoted_at=iso(promoted[-1].get("ts")) if promoted else None,
-        first_failure_at=iso(outcome.first_failure_ts),
-        traffic_restored_at=iso(outcome.traffic_restored_ts),
-        time_to_rollback_s=outcome.time_to_rollback_s,
-        rollback_verified=outcome.rollback_verified,
-        reason=outcome.reason,
-    )
-
-
-def previous_ref(facts: RunFacts, previous: str | None) -> str | None:
-    """The git ref the previous version runs, when the journal or the repository says."""
-    if previous is None or previous.startswith("flag:") or "=" in previous:
-        return None
-    for event in facts.steps():
-        details: Record = event.get("details") or {}
-        if isinstance(details.get("previous_ref"), str):
-            return str(details["previous_ref"])
-        if event.get("kind") == "stage" and details.get("label") == previous:
-            return str(details.get("ref") or "") or None
-    # Labels are derived from refs (`v1.4.2` from tag `v1.4.2`): trust it only if git agrees.
-    return previous if resolve_ref(facts.workspace, previous) else None
 
 
 def production_url_of(facts: RunFacts) -> str | None:

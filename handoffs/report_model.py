@@ -22,11 +22,19 @@ class _Model(BaseModel):
 
 
 class DeploymentSummary(_Model):
-    """Deliverable 1: what was deployed, how it ended, and when."""
+    """Deliverable 1: what was deployed, how it ended, and when.
+
+    `driven_by`: "strategy" when one `hotfix_deploy` call ran a whole strategy; "tools" when
+    the rollout was driven step by step (`hotfix_stage`, `hotfix_shift_traffic`,
+    `hotfix_promote`, `hotfix_rollback`), as a chat or an MCP client does. `strategy` is then
+    what the steps amounted to: canary (partial traffic), blue-green (straight to 100 %), or
+    manual (staged only).
+    """
 
     version: str
     ref: str | None = None
     strategy: str
+    driven_by: Literal["strategy", "tools"] = "strategy"
     status: str
     previous: str | None = None
     previous_ref: str | None = None
@@ -48,6 +56,25 @@ class StepRecord(_Model):
     phase: str
     time: str | None
     note: str = ""
+
+
+class CloudOperation(_Model):
+    """One call to a cloud API (ARM, Kudu) or a check the cloud target made, as journaled.
+
+    `details` and `error` were masked when journaled and are masked again for the report.
+    """
+
+    time: str | None
+    service: str
+    operation: str
+    resource: str
+    slot: str | None = None
+    outcome: Literal["ok", "error"]
+    mutating: bool
+    duration_ms: int = 0
+    summary: str = ""
+    error: str | None = None
+    details: dict[str, Any] = Field(default_factory=dict[str, Any])
 
 
 class CheckRecord(_Model):
@@ -180,6 +207,7 @@ class ReportDocument(_Model):
     stats_url: str | None = None
     deployment: DeploymentSummary | None = None
     steps: list[StepRecord] = Field(default_factory=list[StepRecord])
+    cloud_operations: list[CloudOperation] = Field(default_factory=list[CloudOperation])
     health_checks: list[CheckRecord] = Field(default_factory=list[CheckRecord])
     smoke_tests: list[CheckRecord] = Field(default_factory=list[CheckRecord])
     checks: list[VerdictRecord] = Field(default_factory=list[VerdictRecord])
