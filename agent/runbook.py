@@ -87,6 +87,13 @@ class RunbookPlanner:
     async def complete(self, request: ModelRequest) -> ModelResponse:
         if self._phase is _Phase.INVESTIGATE:
             return self._start(request)
+        if self._phase in (_Phase.PREDEPLOY, _Phase.PLAN) and (
+            unreachable := _unreadable_target(self._get("hotfix_status"))
+        ):
+            # Nothing later can succeed (and predeploy would build, back up and tag for
+            # nothing) when the target's state cannot even be read.
+            self._phase = _Phase.DONE
+            return _final(f"Not deployed: {unreachable}. Production was not changed.")
         if self._phase is _Phase.PREDEPLOY:
             self._phase = _Phase.PLAN
             return _turn([self._use("hotfix_predeploy", {"version_ref": self._ref})])
@@ -176,6 +183,12 @@ def _blocking_problems(observation: ToolObservation | None) -> str | None:
         return None
     return "failing checks: " + ", ".join(
         f"{c.get('name')} (exit {c.get('exit_code')})" for c in failing)
+
+
+def _unreadable_target(observation: ToolObservation | None) -> str | None:
+    if observation is None or observation.status == "ok":
+        return None
+    return f"the deployment target's state could not be read ({observation.text[:300]})"
 
 
 def _failed_predeploy(observation: ToolObservation | None) -> str | None:

@@ -197,7 +197,9 @@ def test_cli_run_with_a_credential_arm_rejects_changes_nothing_and_says_log_in(
     failed_tools = [
         r["tool"] for r in run.records() if r["type"] == "tool_finished" and r["status"] == "error"
     ]
-    assert failed_tools[-1] == "hotfix_plan"
+    # The runbook stops at the status read it could not make: no pre-deployment, no plan.
+    assert failed_tools == ["hotfix_status"]
+    assert not [r for r in run.records() if r.get("tool") in ("hotfix_predeploy", "hotfix_plan")]
     assert fake.mutations() == []
     report = run.report()
     assert report["deployment"] is None
