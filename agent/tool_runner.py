@@ -1,12 +1,16 @@
 """Executes one turn's tool calls: validate, gate, run, shape the result, journal it all.
 
 Reads that are safe to overlap run concurrently; anything else runs alone and in the order
-the model asked. Whatever happens, each call yields exactly one `tool_result` block.
+the model asked. Whatever happens, each call yields exactly one `tool_result` block. A call
+runs only as validated before the gate, and only when the approval (if any) names exactly
+that call's fingerprint; the gate and the approver work on a copy, so nothing they do can
+change what runs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,7 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from agent.gate import Authorization, Gate
-from agent.journal import Journal, ToolFinished, ToolRequested
+from agent.journal import Journal, Notice, ToolFinished, ToolRequested
 from agent.models.base import ContentBlock
 from agent.redaction import Redactor
 from agent.tool_output import cap_text, wrap_untrusted
@@ -37,8 +41,12 @@ class CallRecord:
         """The `tool_result` block for the model."""
         # Only real tool output is wrapped as untrusted; our own refusals are harness text.
         content = wrap_untrusted(self.call.tool, self.text) if self.ran else self.text
-        return {"type": "tool_result", "tool_use_id": self.call.id, "content": content,
-                "is_error": self.status != "ok"}
+        return {
+            "type": "tool_result",
+            "tool_use_id": self.call.id,
+            "content": content,
+            "is_error": self.status != "ok",
+        }
 
 
 @dataclass
@@ -76,19 +84,26 @@ class ToolRunner:
         self.calls_made = 0
         self.last_records: list[CallRecord] = []
 
-    async def run_all(self, tool_uses: list[ContentBlock], *, budget: int,
-                      deadline: float) -> list[ContentBlock]:
+    async def run_all(
+        self, tool_uses: list[ContentBlock], *, budget: int, deadline: float
+    ) -> list[ContentBlock]:
         """Results for every `tool_use`, in the order given (`deadline`: time.monotonic())."""
-        calls = [ToolCall(id=str(block.get("id") or f"call_{index}"),
-                          tool=str(block.get("name", "")), args=dict(block.get("input") or {}))
-                 for index, block in enumerate(tool_uses)]
+        calls = [
+            ToolCall(
+                id=str(block.get("id") or f"call_{index}"),
+                tool=str(block.get("name", "")),
+                args=dict(block.get("input") or {}),
+            )
+            for index, block in enumerate(tool_uses)
+        ]
         records: dict[str, CallRecord] = {}
         batch: list[_Prepared] = []
         for index, call in enumerate(calls):
             if index >= budget or time.monotonic() >= deadline:
                 which = "tool-call" if index >= budget else "wall-clock"
-                records[call.id] = self._finish(call, "skipped",
-                                                f"not run: the run's {which} limit was reached")
+                records[call.id] = self._finish(
+                    call, "skipped", f"not run: the run's {which} limit was reached"
+                )
                 continue
             prepared = await self._prepare(call)
             if isinstance(prepared, CallRecord):
@@ -120,31 +135,60 @@ class ToolRunner:
         self.calls_made += 1
         tool = self._tools.get(call.tool)
         if tool is None:
-            self._journal.write(ToolRequested(call_id=call.id, tool=call.tool, args=call.args,
-                                              fingerprint=call.fingerprint))
+            self._journal.write(
+                ToolRequested(
+                    call_id=call.id, tool=call.tool, args=call.args, fingerprint=call.fingerprint
+                )
+            )
             known = ", ".join(sorted(self._tools))
-            return self._finish(call, "unknown_tool",
-                                f"unknown tool {call.tool!r}; available: {known}")
+            return self._finish(
+                call, "unknown_tool", f"unknown tool {call.tool!r}; available: {known}"
+            )
         try:
             args = tool.args_model.model_validate(call.args)
         except ValidationError as exc:
-            self._journal.write(ToolRequested(call_id=call.id, tool=call.tool, args=call.args,
-                                              fingerprint=call.fingerprint))
+            self._journal.write(
+                ToolRequested(
+                    call_id=call.id, tool=call.tool, args=call.args, fingerprint=call.fingerprint
+                )
+            )
             return self._finish(call, "invalid", _validation_message(tool, exc))
         effect = tool.effect_for(args)
-        self._journal.write(ToolRequested(call_id=call.id, tool=call.tool, args=call.args,
-                                          fingerprint=call.fingerprint, effect=effect.value))
-        self._on_event("tool_requested", {"tool": call.tool,
-                                          "args": self._redactor.value(call.args),
-                                          "effect": effect.value})
-        authorization = await self._gate.authorize(tool, call, effect)
+        self._journal.write(
+            ToolRequested(
+                call_id=call.id,
+                tool=call.tool,
+                args=call.args,
+                fingerprint=call.fingerprint,
+                effect=effect.value,
+            )
+        )
+        self._on_event(
+            "tool_requested",
+            {"tool": call.tool, "args": self._redactor.value(call.args), "effect": effect.value},
+        )
+        # The gate and the approver get a copy: whatever they do to it, what runs is what
+        # was validated above, and it runs only if the approval names exactly that call.
+        fingerprint = call.fingerprint
+        gated = ToolCall(id=call.id, tool=call.tool, args=copy.deepcopy(call.args))
+        authorization = await self._gate.authorize(tool, gated, effect)
         if not authorization.allowed:
-            return self._finish(call, "denied",
-                                f"not run: denied by the gate: {authorization.reason}",
-                                authorization=authorization)
+            return self._finish(
+                call,
+                "denied",
+                f"not run: denied by the gate: {authorization.reason}",
+                authorization=authorization,
+            )
+        mismatch = _approval_mismatch(authorization, fingerprint, gated)
+        if mismatch:
+            self._journal.write(
+                Notice(level="warning", message=f"{call.tool} ({call.id}) not run: {mismatch}")
+            )
+            return self._finish(call, "denied", f"not run: {mismatch}", authorization=authorization)
         parallel = tool.concurrent_safe and effect is Effect.READ
-        return _Prepared(call=call, tool=tool, args=args, parallel=parallel,
-                         authorization=authorization)
+        return _Prepared(
+            call=call, tool=tool, args=args, parallel=parallel, authorization=authorization
+        )
 
     async def _execute(self, prepared: _Prepared) -> CallRecord:
         call, tool, auth = prepared.call, prepared.tool, prepared.authorization
@@ -152,35 +196,74 @@ class ToolRunner:
         try:
             result = await tool.run(prepared.args, self._ctx)
         except ToolError as exc:
-            return self._finish(call, "error", f"{tool.name} failed: {exc}", started=started,
-                                authorization=auth)
+            return self._finish(
+                call, "error", f"{tool.name} failed: {exc}", started=started, authorization=auth
+            )
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a bug in a tool must not crash the run
-            return self._finish(call, "error",
-                                f"{tool.name} failed with an internal error: "
-                                f"{type(exc).__name__}: {exc}", started=started,
-                                authorization=auth)
+            return self._finish(
+                call,
+                "error",
+                f"{tool.name} failed with an internal error: {type(exc).__name__}: {exc}",
+                started=started,
+                authorization=auth,
+            )
         status = "error" if result.is_error else "ok"
-        return self._finish(call, status, result.text, started=started, data=result.data,
-                            authorization=auth)
+        return self._finish(
+            call, status, result.text, started=started, data=result.data, authorization=auth
+        )
 
-    def _finish(self, call: ToolCall, status: str, text: str, *, started: float | None = None,
-                data: dict[str, Any] | None = None,
-                authorization: Authorization | None = None) -> CallRecord:
+    def _finish(
+        self,
+        call: ToolCall,
+        status: str,
+        text: str,
+        *,
+        started: float | None = None,
+        data: dict[str, Any] | None = None,
+        authorization: Authorization | None = None,
+    ) -> CallRecord:
         clean = self._redactor.text(text)
         capped, truncated = cap_text(clean, self._output_limit)
         duration_ms = int((time.monotonic() - started) * 1000) if started is not None else 0
         safe_data = self._redactor.value(data) if data else None
-        self._journal.write(ToolFinished(
-            call_id=call.id, tool=call.tool, status=status,  # pyright: ignore[reportArgumentType]
-            duration_ms=duration_ms, output_chars=len(clean), truncated=truncated,
-            summary=capped[:500], data=safe_data,
-        ))
-        self._on_event("tool_finished", {"tool": call.tool, "status": status,
-                                         "summary": capped[:200], "data": safe_data})
-        return CallRecord(call=call, status=status, text=capped, data=safe_data,
-                          authorization=authorization, ran=started is not None)
+        self._journal.write(
+            ToolFinished(
+                call_id=call.id,
+                tool=call.tool,
+                status=status,  # pyright: ignore[reportArgumentType]
+                duration_ms=duration_ms,
+                output_chars=len(clean),
+                truncated=truncated,
+                summary=capped[:500],
+                data=safe_data,
+            )
+        )
+        self._on_event(
+            "tool_finished",
+            {"tool": call.tool, "status": status, "summary": capped[:200], "data": safe_data},
+        )
+        return CallRecord(
+            call=call,
+            status=status,
+            text=capped,
+            data=safe_data,
+            authorization=authorization,
+            ran=started is not None,
+        )
+
+
+def _approval_mismatch(
+    authorization: Authorization, fingerprint: str, gated: ToolCall
+) -> str | None:
+    """Why an allowed call must still not run: the approval is for some other call."""
+    approval = authorization.approval
+    if gated.fingerprint != fingerprint:
+        return "the call was changed while it was being approved; the edited call was not made"
+    if approval is not None and approval.fingerprint != fingerprint:
+        return "the approval names a different call (fingerprint mismatch)"
+    return None
 
 
 def _validation_message(tool: Tool, exc: ValidationError) -> str:
@@ -188,5 +271,4 @@ def _validation_message(tool: Tool, exc: ValidationError) -> str:
         f"{'.'.join(str(p) for p in err['loc']) or 'arguments'}: {err['msg']}"
         for err in exc.errors()
     )
-    return f"invalid arguments for {tool.name}: {problems}. Expected schema: " \
-           f"{tool.input_schema()}"
+    return f"invalid arguments for {tool.name}: {problems}. Expected schema: {tool.input_schema()}"
