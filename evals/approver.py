@@ -20,6 +20,7 @@ from evals.scenario import Answer, ApprovalRule, Approvals
 # Deployment tools a release manager approves in the normal case (predeploy included).
 DEPLOY_TOOLS = (
     "hotfix_predeploy",
+    "hotfix_migrate",
     "hotfix_deploy",
     "hotfix_stage",
     "hotfix_verify",

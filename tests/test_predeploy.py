@@ -12,14 +12,18 @@ from typing import Any
 
 import pytest
 
+from agent.approvers import ApprovalRequest, ToolApproved, ToolDenied
 from agent.config import HotfixConfig, ProblemCommand, ProblemsConfig
+from agent.gate import Gate
 from agent.journal import Journal, read_journal
+from agent.policy import Policy
 from agent.redaction import Redactor
 from tools.base import Effect, ToolContext
 from tools.deploy.config import DeployConfig
 from tools.deploy.predeploy.runner import PredeployReport, run_predeploy
 from tools.deploy.predeploy.settings import BuildSettings, PredeploySettings, TagSettings
 from tools.deploy.predeploy.tool import HotfixPredeploy, PredeployArgs
+from tools.mcp_bridge.tools import GATE_KEY
 
 FIX = "hotfix/1.4.3"
 PASSING_TESTS = ProblemCommand(name="unit", command="{python} -c \"print('3 passed')\"")
@@ -85,11 +89,31 @@ def repo(tmp_path: Path) -> GitRepo:
     return GitRepo(tmp_path / "shop")
 
 
-def make_ctx(repo: GitRepo, config: HotfixConfig | None = None) -> ToolContext:
+class ReleaseManager:
+    """Answers the gate's questions with `answer` and remembers them."""
+
+    name = "release-manager"
+
+    def __init__(self, answer: str = "approve") -> None:
+        self.answer = answer
+        self.requests: list[ApprovalRequest] = []
+
+    async def request(self, req: ApprovalRequest) -> ToolApproved | ToolDenied:
+        self.requests.append(req)
+        if self.answer == "approve":
+            return req.approve(self.name)
+        return req.deny(self.name, "not during business hours")
+
+
+def make_ctx(
+    repo: GitRepo, config: HotfixConfig | None = None, approver: ReleaseManager | None = None
+) -> ToolContext:
+    """A context like a session's: a journal and a gate (approving unless told otherwise)."""
     redactor = Redactor()
     config = config or HotfixConfig(problems=ProblemsConfig(commands=[PASSING_TESTS]))
     journal = Journal.create(repo.root, redactor, "run-1")
-    return ToolContext(repo.root, config, redactor, journal, "run-1")
+    gate = Gate(Policy(config.gate), approver or ReleaseManager(), journal, redactor)
+    return ToolContext(repo.root, config, redactor, journal, "run-1", {GATE_KEY: gate})
 
 
 def predeploy(ctx: ToolContext, settings: PredeploySettings, **kwargs: Any) -> PredeployReport:

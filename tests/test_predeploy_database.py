@@ -9,8 +9,9 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
-from test_predeploy import GitRepo, by_step, make_ctx, predeploy
+from test_predeploy import GitRepo, ReleaseManager, by_step, make_ctx, predeploy
 
+from tools.base import Effect, ToolContext
 from tools.deploy.predeploy.database import restore_sqlite
 from tools.deploy.predeploy.settings import DatabaseSettings, PredeploySettings, TagSettings
 
@@ -139,3 +140,57 @@ def test_a_backup_command_runs_with_the_backup_dir_and_records_the_restore(
     [dumped] = evidence["files"]
     assert Path(dumped["path"]).name == "db.dump" and dumped["size"] == 1
     assert evidence["restore"] == f"pg_restore {evidence['backup_dir']}/db.dump"
+
+
+def test_migrations_ask_the_gate_as_a_production_change_naming_the_command(
+    repo: GitRepo,
+) -> None:
+    database = with_migration(repo)
+    db = DatabaseSettings(
+        sqlite_path="data/shop.db", migrate_command="{python} migrate.py {database}"
+    )
+    manager = ReleaseManager()
+    ctx = make_ctx(repo, approver=manager)
+
+    report = predeploy(ctx, PredeploySettings(tag=NO_TAG, database=db))
+
+    assert report.passed, report.text()
+    [asked] = manager.requests
+    assert asked.tool_name == "hotfix_migrate" and asked.effect is Effect.PRODUCTION
+    assert not asked.run_scope_allowed
+    assert asked.call.args["command"] == "{python} migrate.py {database}"
+    assert asked.call.args["database"] == str(database)
+    assert asked.call.args["backup"].endswith(".sqlite3")
+
+
+def test_a_denied_migration_leaves_the_database_unchanged(repo: GitRepo) -> None:
+    database = with_migration(repo)
+    before = orders(database)
+    db = DatabaseSettings(
+        sqlite_path="data/shop.db", migrate_command="{python} migrate.py {database}"
+    )
+    ctx = make_ctx(repo, approver=ReleaseManager("deny"))
+
+    report = predeploy(ctx, PredeploySettings(tag=NO_TAG, database=db))
+
+    assert report.failed_step == "migrate"
+    assert report.reason is not None and "migrations not approved" in report.reason
+    assert "business hours" in report.reason
+    assert orders(database) == before
+    assert by_step(report)["backup"]["status"] == "passed"
+
+
+def test_without_a_gate_to_ask_no_migration_runs(repo: GitRepo) -> None:
+    database = with_migration(repo)
+    before = orders(database)
+    db = DatabaseSettings(
+        sqlite_path="data/shop.db", migrate_command="{python} migrate.py {database}"
+    )
+    gated = make_ctx(repo)
+    ctx = ToolContext(gated.workspace, gated.config, gated.redactor, gated.journal, "run-1")
+
+    report = predeploy(ctx, PredeploySettings(tag=NO_TAG, database=db))
+
+    assert report.failed_step == "migrate"
+    assert report.reason is not None and "no gate to ask" in report.reason
+    assert orders(database) == before

@@ -15,6 +15,7 @@ from tools._process import run_process, scrubbed_env
 if TYPE_CHECKING:
     from agent.config import HotfixConfig
     from agent.redaction import Redactor
+    from tools.deploy.predeploy.approval import MigrationApproval
     from tools.deploy.predeploy.settings import PredeploySettings
 
 Status = Literal["passed", "failed", "skipped"]
@@ -66,6 +67,8 @@ class PredeployContext:
     backup_dir: Path
     # Facts later steps need from earlier ones (backup file, restore instructions).
     state: dict[str, str] = field(default_factory=dict[str, str])
+    # Asks the gate before migrations run (approval.py); None: nobody to ask, no migration.
+    approve_migration: MigrationApproval | None = None
 
     def placeholders(self) -> dict[str, str]:
         """Values for `{name}` words in configured commands."""

@@ -120,6 +120,21 @@ async def migrate_database(p: PredeployContext) -> StepOutcome:
             "refusing to run migrations without a backup: configure sqlite_path or "
             "backup_command (or allow_migrate_without_backup = true)"
         )
+    if p.approve_migration is None:
+        return failed(
+            "refusing to run migrations without an approval: they change the database "
+            "production uses, and this run has no gate to ask"
+        )
+    refusal = await p.approve_migration(
+        {
+            "label": p.label,
+            "command": p.redactor.text(settings.migrate_command),
+            "database": p.placeholders()["database"] or "(set by the command)",
+            "backup": p.state.get("backup") or "none",
+        }
+    )
+    if refusal is not None:
+        return failed(f"migrations not approved: {refusal}; the database was not changed")
     undo = f"restore the database: {restore}" if restore else "no backup was taken: restore by hand"
     result = await p.run(
         settings.migrate_command,

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from agent.journal import StepEvent
 from tools.base import ToolContext, ToolError
+from tools.deploy.predeploy.approval import migration_approval
 from tools.deploy.predeploy.build import run_build
 from tools.deploy.predeploy.config_check import check_config
 from tools.deploy.predeploy.context import PredeployContext, StepOutcome
@@ -142,6 +143,7 @@ async def run_predeploy(
         redactor=ctx.redactor,
         artifact_dir=hotfix_dir / "artifacts" / label,
         backup_dir=hotfix_dir / "backups" / label / stamp,
+        approve_migration=migration_approval(ctx),
     )
     report = PredeployReport(label, p.version, version_ref, tree.commit, str(tree.path))
     for index, (name, step) in enumerate(STEPS):
