@@ -152,9 +152,10 @@ def tool_command(
 ) -> None:
     """Make one tool call through the gate (for debugging and scripts)."""
     from agent.single_call import call_tool
+    from tools.mcp_bridge import BridgeError
 
     console = Console(stderr=as_json)
-    with exit_on_bad_input(as_json):
+    with exit_on_bad_input(as_json, BridgeError):
         outcome = asyncio.run(call_tool(name, parse_json_args(args), workspace=workspace,
                                         config_path=config,
                                         approver=make_approver(approve, console)))
@@ -174,12 +175,18 @@ def tools_command(
     as_json: JsonOpt = False,
 ) -> None:
     """List every tool an agent definition gets, with its effect and source."""
+    from agent.config import load_config
     from agent.definitions import find_definition
+    from tools.mcp_bridge import BridgeError, discover_tools
     from tools.registry import default_registry
 
-    with exit_on_bad_input(as_json):
-        definition = find_definition(agent, [workspace.resolve() / ".github" / "agents"])
-        selected, notices = default_registry().select(definition.tools)
+    with exit_on_bad_input(as_json, BridgeError):
+        root = workspace.resolve()
+        definition = find_definition(agent, [root / ".github" / "agents"])
+        # Tools of the MCP servers in hotfix.toml (the Azure MCP server) are listed too.
+        servers = load_config(root).mcp.servers
+        bridged = asyncio.run(discover_tools(servers, cwd=root)) if servers else []
+        selected, notices = default_registry(bridged).select(definition.tools)
     rows: list[dict[str, Any]] = [
         {"name": t.name, "aliases": list(t.aliases), "effect": t.effect.value,
          "source": t.source, "description": t.description.strip().splitlines()[0]}

@@ -7,13 +7,14 @@ from pathlib import Path
 from typing import Any
 
 from agent.approvers import Approver
-from agent.config import load_config
+from agent.config import HotfixConfig, load_config
 from agent.gate import Gate
 from agent.journal import Journal, RunFinished, RunStarted
 from agent.policy import Policy, Verdict
 from agent.session import build_redactor
 from agent.tool_runner import ToolRunner
-from tools.base import ToolCall, ToolContext
+from tools.base import Tool, ToolCall, ToolContext
+from tools.mcp_bridge.tools import GATE_KEY
 from tools.registry import UnknownToolError, default_registry
 
 
@@ -55,8 +56,22 @@ async def call_tool(tool_name: str, args: dict[str, Any], *, workspace: Path,
     root = workspace.resolve()  # noqa: ASYNC240 (one call per process; nothing else runs)
     config = load_config(root, config_path)
     tool = default_registry().get(tool_name)
+    if tool is None and config.mcp.servers:
+        from tools.mcp_bridge import open_bridges
+
+        # Not a built-in tool: maybe one of a configured MCP server's (started for this call).
+        async with open_bridges(config.mcp.servers, cwd=root) as bridged:
+            tool = default_registry(bridged).get(tool_name)
+            if tool is None:
+                raise UnknownToolError(f"unknown tool {tool_name!r}")
+            return await _gated_call(tool, args, root, config, approver)
     if tool is None:
         raise UnknownToolError(f"unknown tool {tool_name!r}")
+    return await _gated_call(tool, args, root, config, approver)
+
+
+async def _gated_call(tool: Tool, args: dict[str, Any], root: Path, config: HotfixConfig,
+                      approver: Approver) -> CallOutcome:
     redactor = build_redactor(config)
     with Journal.create(root, redactor) as journal:
         journal.write(RunStarted(run_id=journal.run_id, description=f"hotfix tool {tool.name}",
@@ -64,8 +79,9 @@ async def call_tool(tool_name: str, args: dict[str, Any], *, workspace: Path,
                                  config_source=config.source, front_end="tool"))
         ctx = ToolContext(workspace=root, config=config, redactor=redactor, journal=journal,
                           run_id=journal.run_id)
-        runner = ToolRunner(tools=[tool], gate=Gate(Policy(config.gate), approver, journal,
-                                                    redactor),
+        gate = Gate(Policy(config.gate), approver, journal, redactor)
+        ctx.extras[GATE_KEY] = gate  # an MCP server's questions during the call go to the gate
+        runner = ToolRunner(tools=[tool], gate=gate,
                             ctx=ctx, journal=journal, redactor=redactor,
                             output_limit=config.limits.tool_output_chars,
                             on_event=lambda _kind, _data: None)

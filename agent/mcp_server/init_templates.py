@@ -29,7 +29,9 @@ def mcp_servers(azure: bool) -> dict[str, Any]:
             "command": "npx",
             "args": ["-y", AZURE_MCP_PACKAGE, "server", "start", "--mode", "all",
                      "--namespace", "appservice", "--namespace", "monitor"],
-            "env": {"AZURE_MCP_COLLECT_TELEMETRY": "false"},
+            # Both: the first alone still lets it call Application Insights and IMDS.
+            "env": {"AZURE_MCP_COLLECT_TELEMETRY": "false",
+                    "AZURE_MCP_COLLECT_TELEMETRY_MICROSOFT": "false"},
         }  # fmt: skip
     return servers
 

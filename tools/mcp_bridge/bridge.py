@@ -65,3 +65,17 @@ async def open_bridges(
     finally:
         for bridge in bridges:
             await bridge.aclose()
+
+
+async def discover_tools(
+    configs: Iterable[McpServerConfig], *, cwd: Path | None = None
+) -> list[Tool]:
+    """Start every configured server, list its classified tools, and stop it again.
+
+    For listings (`hotfix tools`); a tool returned here starts its server again if called.
+
+    Raises:
+        BridgeError: A server did not start or did not list its tools.
+    """
+    async with open_bridges(configs, cwd=cwd) as tools:
+        return tools

@@ -27,6 +27,11 @@ if TYPE_CHECKING:
 
 ElicitHandler = Callable[["ElicitRequestParams"], Awaitable["ElicitResult"]]
 
+TELEMETRY_OFF = {
+    "AZURE_MCP_COLLECT_TELEMETRY": "false",
+    "AZURE_MCP_COLLECT_TELEMETRY_MICROSOFT": "false",
+}
+
 _CONNECTION_CLOSED = -32000
 _REQUEST_TIMEOUT = -32001
 
@@ -68,7 +73,10 @@ def server_environment(
     """What the child gets on top of mcp's safe defaults: its HOME, passed and own variables.
 
     HOME is isolated (the Azure server unpacks ~40 MB into `$HOME/.net`); the Azure CLI's
-    login stays reachable through `AZURE_CONFIG_DIR`. Azure MCP telemetry is off.
+    login stays reachable through `AZURE_CONFIG_DIR`. Azure MCP telemetry is off, both
+    streams: with only `AZURE_MCP_COLLECT_TELEMETRY=false`, `@azure/mcp` 2.0.5 still looks up
+    `*.in.applicationinsights.azure.com` and probes IMDS (169.254.169.254) for its Microsoft
+    stream (seen with strace); `AZURE_MCP_COLLECT_TELEMETRY_MICROSOFT=false` stops both.
     """
     env = os.environ if environ is None else environ
     out = {k: v for k, v in env.items() if any(fnmatch.fnmatchcase(k, p) for p in config.pass_env)}
@@ -76,7 +84,7 @@ def server_environment(
     real_home = env.get("HOME") or str(Path.home())
     out.setdefault("AZURE_CONFIG_DIR", str(Path(real_home) / ".azure"))
     out["HOME"] = str(home)
-    out["AZURE_MCP_COLLECT_TELEMETRY"] = "false"  # a config's `env` may say otherwise
+    out.update(TELEMETRY_OFF)  # a config's `env` may say otherwise
     out.update(config.env)
     return out
 

@@ -5,7 +5,8 @@ the tool it came from as arguments, so the gate decides with its usual rules, ap
 journal. Its effect is the asking tool's, and at least `remote`: an answer is never given
 without the gate asking (or a rule allowing it explicitly). Without a gate the answer is
 "decline". Only questions we can answer truthfully are accepted: a confirmation (booleans
-set to true) or fields with defaults; anything else is declined.
+set to true, or the affirmative option of a single choice, as `@azure/mcp` asks:
+`decision: accept | reject`) or fields with defaults; anything else is declined.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
     from agent.gate import Gate
 
 _ids = itertools.count(1)
+# Option values (or titles) that say "go ahead" in a single-choice confirmation.
+_AFFIRMATIVE = frozenset({"accept", "approve", "yes", "confirm", "allow", "continue", "proceed"})
 
 
 class _ElicitationArgs(ToolArgs):
@@ -55,11 +58,27 @@ def answer_for(schema: dict[str, Any]) -> dict[str, Any] | None:
     for field, spec in properties.items():
         if spec.get("type") == "boolean":
             content[field] = True
+        elif (choice := _affirmative_choice(spec)) is not None:
+            content[field] = choice
         elif "default" in spec:
             content[field] = spec["default"]
         elif field in (schema.get("required") or []):
             return None
     return content
+
+
+def _affirmative_choice(spec: dict[str, Any]) -> str | None:
+    """The option of a string choice (`enum`, or `oneOf` consts) that means yes, if any."""
+    if spec.get("type") != "string":
+        return None
+    options: list[tuple[str, str]] = [(v, "") for v in spec.get("enum") or [] if isinstance(v, str)]
+    for option in spec.get("oneOf") or spec.get("anyOf") or []:
+        if isinstance(option, dict) and isinstance(value := option.get("const"), str):
+            options.append((value, str(option.get("title") or "")))
+    for value, title in options:
+        if {value.strip().lower(), title.strip().lower()} & _AFFIRMATIVE:
+            return value
+    return None
 
 
 async def ask_gate(

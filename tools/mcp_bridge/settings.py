@@ -90,6 +90,9 @@ def azure_server(
         name="azure",
         command=argv,
         aliases=["mcp_microsoft_azu", "azure-mcp"],
-        env={"AZURE_MCP_COLLECT_TELEMETRY": "false"},
+        env={
+            "AZURE_MCP_COLLECT_TELEMETRY": "false",
+            "AZURE_MCP_COLLECT_TELEMETRY_MICROSOFT": "false",
+        },
         pass_env=list(AZURE_PASS_ENV),
     )
