@@ -2,8 +2,13 @@
 
 model turn -> tool calls (each through the gate) -> results -> next turn, until the model
 gives a final answer, a limit is hit, or the run is stopped. Every `tool_use` always gets a
-`tool_result`: denials, tool errors and invalid arguments come back as `is_error` results
-with the reason, never as a crash.
+`tool_result`: denials, tool errors, invalid arguments and input the model client could not
+read (`ModelResponse.invalid_tool_inputs`) come back as `is_error` results with the reason,
+never as a crash, and such calls never run.
+
+When a limit or a model failure stops the run, nobody is left to drive a rollout it had
+begun, so production is settled first (`settle_production`: an exposed, unpromoted candidate
+is rolled back, a staged one removed) and what was done is journalled and reported.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from agent._loop_safety import refuse_unreadable, settle_after_stop
 from agent.gate import Gate
 from agent.journal import Journal, ModelTurn, Notice
 from agent.models.base import (
@@ -44,6 +50,18 @@ class StopReason(StrEnum):
     WALL_CLOCK = "wall_clock"
     MODEL_ERROR = "model_error"
     CANCELLED = "cancelled"
+
+
+# Stops where the run ends with nobody driving it on: production is settled first.
+_SETTLED_STOPS = frozenset(
+    {
+        StopReason.MAX_TURNS,
+        StopReason.MAX_TOOL_CALLS,
+        StopReason.TOKEN_BUDGET,
+        StopReason.WALL_CLOCK,
+        StopReason.MODEL_ERROR,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -115,6 +133,7 @@ class AgentLoop:
         on_event: Callable[[str, dict[str, Any]], None] | None = None,
     ) -> None:
         self._model = model
+        self._ctx = ctx
         self._journal = journal
         self._redactor = redactor
         self._limits = limits
@@ -122,24 +141,32 @@ class AgentLoop:
         self._system = redactor.text(system_prompt)
         self._specs = [ToolSpec(t.name, t.description, t.input_schema()) for t in tools]
         self._runner = ToolRunner(
-            tools=tools, gate=gate, ctx=ctx, journal=journal, redactor=redactor,
-            output_limit=limits.tool_output_chars, on_event=self._on_event,
+            tools=tools,
+            gate=gate,
+            ctx=ctx,
+            journal=journal,
+            redactor=redactor,
+            output_limit=limits.tool_output_chars,
+            on_event=self._on_event,
         )
         self.messages: list[Message] = []
         self.turns = 0
         self.usage = Usage()
         self._started = 0.0
+        self._unreadable_calls = 0
 
     @property
     def tool_calls(self) -> int:
-        return self._runner.calls_made
+        return self._runner.calls_made + self._unreadable_calls
 
     async def run(self, user_message: str) -> LoopResult:
         """Run until the model answers without tools, or a limit or error stops it."""
         self._started = time.monotonic()
         self.messages.append(
-            {"role": "user", "content": [{"type": "text",
-                                          "text": self._redactor.text(user_message)}]}
+            {
+                "role": "user",
+                "content": [{"type": "text", "text": self._redactor.text(user_message)}],
+            }
         )
         while True:
             step = await self._step()
@@ -149,18 +176,28 @@ class AgentLoop:
                 return self._result(StopReason.COMPLETED, step.text, "")
             if isinstance(step, NextStepHandoff):
                 return self._result(StopReason.HANDOFF, "", f"{step.agent}: {step.prompt}")
-            return self._result(step.reason, "", step.detail)
+            detail = step.detail
+            if step.reason in _SETTLED_STOPS:
+                settled = await self._settle_production(step)
+                if settled:
+                    detail = f"{detail}; production: {settled}"
+            return self._result(step.reason, "", detail)
 
     async def _step(self) -> NextStep:
         limit = self._limit_reached()
         if limit is not None:
             return limit
-        request = ModelRequest(system=self._system, tools=self._specs,
-                               messages=self.messages, max_tokens=self._limits.max_tokens)
+        request = ModelRequest(
+            system=self._system,
+            tools=self._specs,
+            messages=self.messages,
+            max_tokens=self._limits.max_tokens,
+        )
         started = time.monotonic()
         try:
-            response = await asyncio.wait_for(self._model.complete(request),
-                                              timeout=self._remaining_s())
+            response = await asyncio.wait_for(
+                self._model.complete(request), timeout=self._remaining_s()
+            )
         except TimeoutError:
             return NextStepStop(StopReason.WALL_CLOCK, "wall-clock limit hit during a model turn")
         except ModelError as exc:
@@ -170,53 +207,98 @@ class AgentLoop:
         self.usage.add(response.usage)
         self.messages.append({"role": "assistant", "content": response.content})
         tool_uses = response.tool_uses
-        self._journal.write(ModelTurn(
-            turn=self.turns, model=response.model, stop_reason=response.stop_reason,
-            input_tokens=response.usage.input_tokens, output_tokens=response.usage.output_tokens,
-            cache_read_tokens=response.usage.cache_read_tokens,
-            cache_write_tokens=response.usage.cache_write_tokens,
-            duration_ms=int((time.monotonic() - started) * 1000),
-            text=_summarise(response.text),
-            tool_uses=[{"id": b.get("id"), "name": b.get("name")} for b in tool_uses],
-        ))
-        self._on_event("model_turn", {"turn": self.turns, "text": response.text,
-                                      "tool_uses": [b.get("name") for b in tool_uses]})
+        self._journal.write(
+            ModelTurn(
+                turn=self.turns,
+                model=response.model,
+                stop_reason=response.stop_reason,
+                input_tokens=response.usage.input_tokens,
+                output_tokens=response.usage.output_tokens,
+                cache_read_tokens=response.usage.cache_read_tokens,
+                cache_write_tokens=response.usage.cache_write_tokens,
+                duration_ms=int((time.monotonic() - started) * 1000),
+                text=_summarise(response.text),
+                tool_uses=[{"id": b.get("id"), "name": b.get("name")} for b in tool_uses],
+            )
+        )
+        self._on_event(
+            "model_turn",
+            {
+                "turn": self.turns,
+                "text": response.text,
+                "tool_uses": [b.get("name") for b in tool_uses],
+            },
+        )
         if not tool_uses:
             return NextStepFinalOutput(response.text)
-        budget = self._limits.max_tool_calls - self._runner.calls_made
-        results = await self._runner.run_all(tool_uses, budget=budget,
-                                             deadline=self._started + self._limits.wall_clock_s)
+        unreadable = response.invalid_tool_inputs
+        runnable = [b for b in tool_uses if str(b.get("id")) not in unreadable]
+        budget = self._limits.max_tool_calls - self.tool_calls
+        deadline = self._started + self._limits.wall_clock_s
+        if unreadable:
+            answers = {
+                str(b.get("id")): self._refuse_unreadable(b, unreadable[str(b.get("id"))])
+                for b in tool_uses
+                if str(b.get("id")) in unreadable
+            }
+            if runnable:
+                for block in await self._runner.run_all(runnable, budget=budget, deadline=deadline):
+                    answers[str(block["tool_use_id"])] = block
+            results = [answers[str(b.get("id"))] for b in tool_uses]
+        else:
+            results = await self._runner.run_all(tool_uses, budget=budget, deadline=deadline)
         self.messages.append({"role": "user", "content": results})
         if isinstance(self._model, ToolDataObserver):
-            self._model.observe_tool_results([
-                ToolObservation(r.call.tool, r.status, r.text, r.data)
-                for r in self._runner.last_records
-            ])
-        if len(tool_uses) > budget:
-            return NextStepStop(StopReason.MAX_TOOL_CALLS,
-                                f"tool-call limit of {self._limits.max_tool_calls} reached")
+            self._model.observe_tool_results(
+                [
+                    ToolObservation(r.call.tool, r.status, r.text, r.data)
+                    for r in self._runner.last_records
+                ]
+            )
+        if len(runnable) > budget:
+            return NextStepStop(
+                StopReason.MAX_TOOL_CALLS,
+                f"tool-call limit of {self._limits.max_tool_calls} reached",
+            )
         return NextStepRunAgain()
+
+    def _refuse_unreadable(self, block: ContentBlock, reason: str) -> ContentBlock:
+        self._unreadable_calls += 1
+        return refuse_unreadable(block, reason, self._journal, self._redactor, self._on_event)
+
+    async def _settle_production(self, step: NextStepStop) -> str:
+        return await settle_after_stop(
+            self._ctx, self._journal, self._on_event, step.reason.value, step.detail
+        )
 
     def _limit_reached(self) -> NextStepStop | None:
         limits = self._limits
         if self.turns >= limits.max_turns:
             return NextStepStop(StopReason.MAX_TURNS, f"turn limit of {limits.max_turns} reached")
         if self.usage.total >= limits.token_budget:
-            return NextStepStop(StopReason.TOKEN_BUDGET,
-                                f"token budget of {limits.token_budget} used "
-                                f"({self.usage.total} tokens)")
+            return NextStepStop(
+                StopReason.TOKEN_BUDGET,
+                f"token budget of {limits.token_budget} used ({self.usage.total} tokens)",
+            )
         if self._remaining_s() <= 0:
-            return NextStepStop(StopReason.WALL_CLOCK,
-                                f"wall-clock limit of {limits.wall_clock_s:.0f} s reached")
+            return NextStepStop(
+                StopReason.WALL_CLOCK, f"wall-clock limit of {limits.wall_clock_s:.0f} s reached"
+            )
         return None
 
     def _remaining_s(self) -> float:
         return self._limits.wall_clock_s - (time.monotonic() - self._started)
 
     def _result(self, reason: StopReason, text: str, detail: str) -> LoopResult:
-        return LoopResult(stop_reason=reason, final_text=text, detail=detail, turns=self.turns,
-                          tool_calls=self._runner.calls_made, usage=self.usage,
-                          messages=self.messages)
+        return LoopResult(
+            stop_reason=reason,
+            final_text=text,
+            detail=detail,
+            turns=self.turns,
+            tool_calls=self.tool_calls,
+            usage=self.usage,
+            messages=self.messages,
+        )
 
 
 def _summarise(text: str, limit: int = 2000) -> str:

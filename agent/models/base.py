@@ -22,8 +22,11 @@ class ToolSpec:
     input_schema: dict[str, Any]
 
     def to_api(self) -> dict[str, Any]:
-        return {"name": self.name, "description": self.description,
-                "input_schema": self.input_schema}
+        return {
+            "name": self.name,
+            "description": self.description,
+            "input_schema": self.input_schema,
+        }
 
 
 @dataclass
@@ -54,8 +57,12 @@ def tool_use_turn(blocks: list[ContentBlock], model_id: str) -> ModelResponse:
 
 def final_turn(text: str, model_id: str) -> ModelResponse:
     """A final assistant answer (for drivers that are not language models)."""
-    return ModelResponse(content=[{"type": "text", "text": text}], stop_reason="end_turn",
-                         model=model_id, usage=Usage())
+    return ModelResponse(
+        content=[{"type": "text", "text": text}],
+        stop_reason="end_turn",
+        model=model_id,
+        usage=Usage(),
+    )
 
 
 @dataclass
@@ -69,8 +76,12 @@ class Usage:
 
     @property
     def total(self) -> int:
-        return (self.input_tokens + self.output_tokens + self.cache_read_tokens
-                + self.cache_write_tokens)
+        return (
+            self.input_tokens
+            + self.output_tokens
+            + self.cache_read_tokens
+            + self.cache_write_tokens
+        )
 
     def add(self, other: Usage) -> None:
         self.input_tokens += other.input_tokens
@@ -87,6 +98,9 @@ class ModelResponse:
     stop_reason: str | None
     model: str
     usage: Usage = field(default_factory=Usage)
+    # tool_use id -> why its input cannot be used (not valid JSON, cut off); such a call is
+    # answered with an error and never run.
+    invalid_tool_inputs: dict[str, str] = field(default_factory=dict[str, str])
 
     @property
     def tool_uses(self) -> list[ContentBlock]:

@@ -10,6 +10,10 @@ Retries: the SDK retries HTTP 408/409/429/5xx/529 and connection errors itself
 or a stream cut short arrives after the HTTP 200, where the SDK does not retry; this client
 replays the whole turn, sharing one `max_retries` budget with the SDK's own retries.
 A replayed turn streams its text to `on_text` again.
+
+Tool input is parsed strictly once each call is complete (`agent.models._turn_stream`): a
+call whose input is not a complete JSON object is returned flagged in
+`ModelResponse.invalid_tool_inputs`, for the loop to answer with an error, never to run.
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from agent.config import ModelConfig
-from agent.models.base import ContentBlock, Message, ModelError, ModelRequest, ModelResponse, Usage
+from agent.models._turn_stream import StreamProtocolError, TurnAssembler
+from agent.models.base import ContentBlock, Message, ModelError, ModelRequest, ModelResponse
 from agent.models.providers import (
     BLOCKED_MESSAGE,
     BuiltClient,
@@ -34,9 +39,8 @@ from agent.models.providers import (
 
 if TYPE_CHECKING:
     import httpx2
-    from anthropic import APIStatusError
-    from anthropic.types import ContentBlock as SdkBlock
-    from anthropic.types import Message as SdkMessage
+    from anthropic import APIStatusError, AsyncStream
+    from anthropic.types import RawMessageStreamEvent
 
     from agent.models.providers import SdkClient
 
@@ -148,8 +152,7 @@ class ClaudeModel:
                 client if used == 0 else client.with_options(max_retries=max(budget - used, 0))
             )
             try:
-                message = await self._stream_turn(attempt_client, params)
-                return _to_response(message)
+                return await self._stream_turn(attempt_client, params)
             except anthropic.APIStatusError as exc:
                 used += _sdk_retries_taken(exc)
                 if not _is_transient_stream_error(exc) or used >= budget:
@@ -174,17 +177,21 @@ class ClaudeModel:
             used += 1
             await self._sleep(delay)
 
-    async def _stream_turn(self, client: SdkClient, params: dict[str, Any]) -> SdkMessage:
-        finished = False
-        async with client.messages.stream(**params) as stream:
-            async for event in stream:
-                if event.type == "text" and self._on_text is not None:
-                    self._on_text(event.text)
-                elif event.type == "message_stop":
-                    finished = True
-            if not finished:
-                raise _IncompleteStream("the stream ended before message_stop")
-            return await stream.get_final_message()
+    async def _stream_turn(self, client: SdkClient, params: dict[str, Any]) -> ModelResponse:
+        assembler = TurnAssembler(self._on_text)
+        stream: AsyncStream[RawMessageStreamEvent] = await client.messages.create(
+            **params, stream=True
+        )
+        try:
+            async with stream:
+                async for event in stream:
+                    assembler.feed(event)
+        except (StreamProtocolError, ValueError) as exc:
+            # An event that is not JSON or does not fit the turn: as broken as a cut stream.
+            raise _IncompleteStream(f"unreadable stream: {exc}") from exc
+        if not assembler.finished:
+            raise _IncompleteStream("the stream ended before message_stop")
+        return assembler.response()
 
     def _backoff(self, retries_used: int) -> float:
         delay = min(self._backoff_s * (2.0**retries_used), _MAX_BACKOFF_S)
@@ -235,30 +242,6 @@ def with_rolling_breakpoint(messages: list[Message]) -> list[Message]:
             blocks[-1]["cache_control"] = {"type": "ephemeral"}
         result.append({**message, "content": blocks})
     return result
-
-
-def _to_response(message: SdkMessage) -> ModelResponse:
-    usage = message.usage
-    return ModelResponse(
-        content=[_block_to_dict(block) for block in message.content],
-        stop_reason=message.stop_reason,
-        model=message.model,
-        usage=Usage(
-            input_tokens=usage.input_tokens,
-            output_tokens=usage.output_tokens,
-            cache_read_tokens=usage.cache_read_input_tokens or 0,
-            cache_write_tokens=usage.cache_creation_input_tokens or 0,
-        ),
-    )
-
-
-def _block_to_dict(block: SdkBlock) -> ContentBlock:
-    if block.type == "text":
-        return {"type": "text", "text": block.text}
-    if block.type == "tool_use":
-        return {"type": "tool_use", "id": block.id, "name": block.name, "input": dict(block.input)}
-    # thinking / redacted_thinking and the rest go back to the API exactly as received.
-    return block.to_dict(mode="json", exclude_unset=False, exclude_none=True)
 
 
 def _sdk_retries_taken(exc: APIStatusError) -> int:
