@@ -7,6 +7,7 @@ so the gate asks instead of allowing it.
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -42,6 +43,12 @@ _GIT_GLOBAL_VALUED = frozenset(
 )
 _PUSH_VALUED = frozenset({"-o", "--push-option", "--repo", "--receive-pack", "--exec"})
 _MAIN = frozenset({"main", "master"})
+# Workspace files that steer the agent or run code later: its config (gate rules), its
+# journals, git internals (hooks, `core.pager`), editor and agent definitions. Writing them
+# from a shell command is never covered by an allow rule.
+_CONTROL_FILES = frozenset({"hotfix.toml", "pyproject.toml", ".gitattributes", ".gitmodules"})
+_CONTROL_DIRS = frozenset({".git", ".hotfix", ".vscode", ".github"})
+_GIT_OUTPUT = ("--output", "--output-directory")
 
 # Every pattern below is bounded or anchored on literals: a hostile 100 kB command line must
 # not stall the gate (unbounded `[^}]*\1` and friends backtrack quadratically).
@@ -151,6 +158,18 @@ def _write_target(target: str, what: str) -> Iterator[Finding]:
         yield _deny("etc-write", f"{what}: writes system configuration")
     elif leaves_workspace(target):
         yield _review("write-outside", f"{what}: writes outside the workspace")
+    elif _controls_agent(target):
+        yield _review(
+            "write-control",
+            f"{what}: writes a file that configures the agent or git (rules, hooks, journal)",
+        )
+
+
+def _controls_agent(target: str) -> bool:
+    parts = [p for p in posixpath.normpath(target).lower().split("/") if p not in ("", ".")]
+    if not parts:
+        return False
+    return parts[0] in _CONTROL_DIRS or (len(parts) == 1 and parts[0] in _CONTROL_FILES)
 
 
 def _recursive(cmd: SimpleCommand, rule: str, what: str) -> Iterator[Finding]:
@@ -191,6 +210,13 @@ def _kill(args: tuple[str, ...]) -> Iterator[Finding]:
 
 
 def _git(args: tuple[str, ...]) -> Iterator[Finding]:
+    # `git diff --output=FILE`, `git format-patch --output-directory DIR` write files.
+    for index, arg in enumerate(args):
+        name, eq, value = arg.partition("=")
+        if name in _GIT_OUTPUT:
+            target = value if eq else (args[index + 1] if index + 1 < len(args) else "")
+            if target:
+                yield from _write_target(target, f"git {name} {target}")
     i = 0
     while i < len(args) and args[i].startswith("-"):
         i += 2 if args[i] in _GIT_GLOBAL_VALUED else 1

@@ -72,18 +72,22 @@ class Rule:
     def matches_command(self, cmd: SimpleCommand, *, literal_only: bool) -> bool:
         """Whether the command pattern matches one simple command.
 
-        An allow (`literal_only`) compares the command as written; deny and ask also compare
-        the normalised and flags-first forms, so `rm -fr` meets a rule written `rm -rf*`.
+        An allow (`literal_only`) compares the command as written, environment prefix
+        included, so `git status*` does not cover `PAGER='sh -c …' git status`; deny and ask
+        also compare the bare, normalised and flags-first forms, so `rm -fr` meets a rule
+        written `rm -rf*`.
         """
         if self.specifier is None:
             return True
         if not self._pattern:
-            return _glob(self.specifier).fullmatch(cmd.text) is not None
+            return _glob(self.specifier).fullmatch(cmd.written) is not None
         literal, normal, flags_first = self._pattern
-        if literal.fullmatch(cmd.text):
+        if literal.fullmatch(cmd.written):
             return True
         return not literal_only and bool(
-            normal.fullmatch(cmd.normalized_text) or flags_first.fullmatch(_flags_first(cmd))
+            literal.fullmatch(cmd.text)
+            or normal.fullmatch(cmd.normalized_text)
+            or flags_first.fullmatch(_flags_first(cmd))
         )
 
     def matches_args(self, args: Mapping[str, Any], *, for_allow: bool) -> bool:

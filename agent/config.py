@@ -17,6 +17,9 @@ from tools.mcp_bridge.settings import McpConfig
 
 DEFAULT_MODEL = "claude-sonnet-5-5"
 CONFIG_FILE_NAME = "hotfix.toml"
+# Far above any real configuration; a bigger "config" (or a symlink to /dev/zero) is refused
+# before it is read into memory.
+MAX_CONFIG_BYTES = 1_000_000
 
 
 class ConfigError(Exception):
@@ -24,7 +27,9 @@ class ConfigError(Exception):
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Strict: TOML has real types, so `max_turns = true` or `"5"` is a mistake to report,
+    # not a value to coerce; an infinite or NaN limit is no limit at all.
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 class ModelConfig(_Section):
@@ -78,8 +83,9 @@ class ProblemCommand(_Section):
 
     name: str
     command: str
-    parser: Literal["auto", "pytest", "ruff", "pyright", "mypy", "dotnet", "gcc", "eslint",
-                    "plain"] = "auto"
+    parser: Literal[
+        "auto", "pytest", "ruff", "pyright", "mypy", "dotnet", "gcc", "eslint", "plain"
+    ] = "auto"
     timeout_s: float = Field(default=600.0, gt=0)
 
 
@@ -123,12 +129,16 @@ def load_config(workspace: Path, path: Path | None = None) -> HotfixConfig:
     if path is not None:
         return _parse(_read_toml(path), str(path))
     candidate = workspace / CONFIG_FILE_NAME
-    if candidate.is_file():
+    # Present but unreadable (a directory, a symlink loop) is an error, not "no config".
+    if candidate.exists() or candidate.is_symlink():
         return _parse(_read_toml(candidate), str(candidate))
     pyproject = workspace / "pyproject.toml"
     if pyproject.is_file():
-        section = _read_toml(pyproject).get("tool", {}).get("hotfix")
-        if isinstance(section, dict):
+        tool = _read_toml(pyproject).get("tool")
+        section = tool.get("hotfix") if isinstance(tool, dict) else None  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
+        if section is not None:
+            if not isinstance(section, dict):
+                raise ConfigError(f"{pyproject}: [tool.hotfix] must be a table")
             return _parse(section, f"{pyproject} [tool.hotfix]")  # pyright: ignore[reportUnknownArgumentType]
     return HotfixConfig()
 
@@ -136,9 +146,17 @@ def load_config(workspace: Path, path: Path | None = None) -> HotfixConfig:
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as handle:
-            return tomllib.load(handle)
+            raw = handle.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError as exc:
         raise ConfigError(f"{path}: file not found") from exc
+    except OSError as exc:  # a directory, no permission, a symlink loop…
+        raise ConfigError(f"{path}: cannot be read: {exc.strerror or exc}") from exc
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES:,} bytes; not a config file")
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: not UTF-8 text ({exc.reason})") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
 
@@ -148,8 +166,22 @@ def _parse(data: dict[str, Any], source: str) -> HotfixConfig:
         config = HotfixConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(f"{source}: " + describe_validation_error(exc)) from exc
+    _check_rules(config.gate, source)
     config.source = source
     return config
+
+
+def _check_rules(gate: GateConfig, source: str) -> None:
+    # Checked at load time, so that a bad rule stops a run before anything (a journal, an
+    # MCP server) is started, and the error names the file and the key.
+    from agent._rules import PolicyError, parse_rule
+
+    for kind in ("allow", "ask", "deny"):
+        for index, rule in enumerate(getattr(gate, kind)):
+            try:
+                parse_rule(rule)
+            except PolicyError as exc:
+                raise ConfigError(f"{source}: gate.{kind}[{index}]: {exc}") from None
 
 
 def describe_validation_error(exc: ValidationError) -> str:
@@ -157,7 +189,7 @@ def describe_validation_error(exc: ValidationError) -> str:
     lines: list[str] = []
     for error in exc.errors():
         location = ".".join(str(part) for part in error["loc"]) or "(top level)"
-        message = error["msg"]
+        message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
             message = "unknown key"
         got = error.get("input")

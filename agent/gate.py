@@ -60,7 +60,8 @@ class Gate:
         policy: the rules.
         approver: who answers when the policy asks.
         journal: where decisions are recorded (None: nowhere, e.g. in unit tests).
-        redactor: masks secrets in the summaries shown to approvers.
+        redactor: masks secrets in the summaries shown to approvers; a call whose arguments
+            hold a secret it knows is denied outright (see `agent.policy.SECRET_RULE`).
         window_guard: change windows; a closed window turns allow into ask and makes the
             approval an explicit override.
     """
@@ -77,13 +78,16 @@ class Gate:
         self.approver = approver
         self.journal = journal
         self.redactor = redactor or Redactor()
+        self._secrets = redactor  # None: the policy's own (the environment's secrets)
         self.window_guard = window_guard
         self._approved_for_run: set[str] = set()
         self._denied: dict[str, str] = {}
 
     async def authorize(self, tool: Tool, call: ToolCall, effect: Effect) -> Authorization:
         """Decide whether `call` of `tool` (with effect `effect`) may run."""
-        verdict = self.policy.evaluate(tool, call, effect)
+        # The policy refuses any call whose arguments carry a secret this redactor knows
+        # (`builtin:secret-in-args`), for every tool, MCP-bridged ones included.
+        verdict = self.policy.evaluate(tool, call, effect, secrets=self._secrets)
         override = self._window_closed(tool, effect)
         if override is not None and verdict.decision is not Decision.DENY:
             reason = f"outside the change window: {override}; approving overrides the window"

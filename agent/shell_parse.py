@@ -33,6 +33,13 @@ _TRANSPARENT = frozenset(
     {"{", "}", "!", "if", "then", "else", "elif", "fi", "do", "done", "while", "until"}
 )
 _COMPOUND = frozenset({"for", "case", "select", "function", "coproc", "esac", "in"})
+# Prefix assignments that cannot change what a program runs; any other (`PAGER=…`,
+# `LD_PRELOAD=…`, `GIT_CONFIG_…=…`) stays part of the command an allow rule must cover.
+_HARMLESS_ENV = re.compile(
+    r"(LANG|LANGUAGE|LC_[A-Z]+|TZ|TERM|COLUMNS|LINES|NO_COLOR|FORCE_COLOR|CLICOLOR(_FORCE)?|CI"
+    r"|DEBUG|VERBOSE|NODE_ENV|RUST_LOG|RUST_BACKTRACE|PYTHONUNBUFFERED|PYTHONDONTWRITEBYTECODE"
+    r"|PYTHONHASHSEED|PYTHONIOENCODING|GIT_TERMINAL_PROMPT)\+?="
+)
 _WRITE_OPS = frozenset({">", ">>", ">|", "&>", "&>>", "<>"})
 _INPUT_OPS = frozenset({"<", "<<<", "<&", "<>"})
 
@@ -67,6 +74,8 @@ class SimpleCommand:
         redirects: its redirections.
         pipeline: which pipeline of the command line it belongs to.
         stage: its position in that pipeline (0 = first).
+        env: `NAME=value` prefix assignments (quotes removed), except harmless ones such as
+            `LANG=C`; they can change what the program runs (`PAGER=sh git log`).
     """
 
     program: str
@@ -78,6 +87,7 @@ class SimpleCommand:
     redirects: tuple[Redirect, ...] = ()
     pipeline: int = 0
     stage: int = 0
+    env: tuple[str, ...] = ()
 
     @property
     def operands(self) -> tuple[str, ...]:
@@ -88,6 +98,11 @@ class SimpleCommand:
     def text(self) -> str:
         """The command as written, without quotes or redirections (`/bin/rm -fr x`)."""
         return " ".join((self.path or self.program, *self.args))
+
+    @property
+    def written(self) -> str:
+        """`text` with its environment prefix (`PAGER=less git log`): what an allow covers."""
+        return " ".join((*self.env, self.text))
 
     @property
     def normalized_text(self) -> str:
@@ -132,6 +147,7 @@ def make_command(
     redirects: tuple[Redirect, ...] = (),
     pipeline: int = 0,
     stage: int = 0,
+    env: tuple[str, ...] = (),
 ) -> SimpleCommand:
     """Build a `SimpleCommand` from plain words (program first); used for patterns too."""
     path = words[0] if words else ""
@@ -148,6 +164,7 @@ def make_command(
         redirects,
         pipeline,
         stage,
+        env,
     )
 
 
@@ -262,9 +279,14 @@ class _Parser:
                 raise Unanalysable(f"'{words[start].raw}' blocks are not analysed")
             else:
                 break
+        env = tuple(
+            w.text
+            for w in words[:start]
+            if _ASSIGNMENT.match(w.raw) and not _HARMLESS_ENV.match(w.raw)
+        )
         words = words[start:]
         if words:
-            self._command(words, redirects, pipeline, stage, depth, stdin_piped, " ".join(raw))
+            self._command(words, redirects, pipeline, stage, depth, stdin_piped, " ".join(raw), env)
         elif redirects:
             self.commands.append(
                 SimpleCommand(
@@ -287,6 +309,7 @@ class _Parser:
         depth: int,
         stdin_piped: bool,
         raw: str,
+        env: tuple[str, ...] = (),
     ) -> None:
         if depth > _MAX_DEPTH:
             raise Unanalysable("commands nested too deeply")
@@ -301,6 +324,7 @@ class _Parser:
             redirects=tuple(redirects),
             pipeline=pipeline,
             stage=stage,
+            env=env,
         )
         self.commands.append(command)
         inner = unwrap(command.program, words[1:])

@@ -47,7 +47,7 @@ def explain_call(tool_name: str, args: dict[str, Any], *, workspace: Path,
     tool = default_registry().get(tool_name)
     if tool is None:
         raise UnknownToolError(f"unknown tool {tool_name!r}")
-    return Policy(config.gate).explain(tool, args)
+    return Policy(config.gate, redactor=build_redactor(config)).explain(tool, args)
 
 
 async def call_tool(tool_name: str, args: dict[str, Any], *, workspace: Path,
@@ -79,7 +79,7 @@ async def _gated_call(tool: Tool, args: dict[str, Any], root: Path, config: Hotf
                                  config_source=config.source, front_end="tool"))
         ctx = ToolContext(workspace=root, config=config, redactor=redactor, journal=journal,
                           run_id=journal.run_id)
-        gate = Gate(Policy(config.gate), approver, journal, redactor)
+        gate = Gate(Policy(config.gate, redactor=redactor), approver, journal, redactor)
         ctx.extras[GATE_KEY] = gate  # an MCP server's questions during the call go to the gate
         runner = ToolRunner(tools=[tool], gate=gate,
                             ctx=ctx, journal=journal, redactor=redactor,

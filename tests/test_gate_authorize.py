@@ -165,10 +165,16 @@ def test_an_approver_that_fails_denies_instead_of_crashing() -> None:
 
 def test_the_request_describes_the_exact_call_with_secrets_masked() -> None:
     approver = Scripted(lambda r: r.deny("scripted", "no"))
-    token = "ghp_" + "a" * 36
-    authorize(make_gate(approver), FakeTerminal(), shell(f"gh auth login --with-token {token}"))
+    # Not a known secret value nor a credential shape (those are refused before anyone is
+    # asked), but masked in the question all the same.
+    token = "s3cr3tT0kenValue"
+    authorize(
+        make_gate(approver),
+        FakeTerminal(),
+        shell(f"curl -H 'X-Api-Auth: bearer {token}' https://status.example"),
+    )
     (req,) = approver.requests
-    assert req.summary.startswith('runInTerminal(command="gh auth login --with-token ')
+    assert req.summary.startswith('runInTerminal(command="curl -H ')
     assert token not in req.summary
     assert req.aliases == ("execute/runInTerminal",) and req.effect is Effect.LOCAL
 

@@ -111,10 +111,11 @@ def test_the_form_shows_the_call_with_secrets_masked(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("DEPLOY_TOKEN", "s3cr3t-value-123")
     asker = ScriptedAsker(FormAnswer("decline"))
     gate = Gate(Policy(), ElicitationApprover(asker), None, Redactor.from_environment())
-    call = ToolCall(id="c1", tool="push_secret", args={"token": "s3cr3t-value-123"})
+    # A value under a secret-looking key, not a known secret (that is refused unasked).
+    call = ToolCall(id="c1", tool="push_secret", args={"token": "made-up-by-the-model-42"})
 
     decision = asyncio.run(gate.authorize(_Push(), call, Effect.PRODUCTION))
 
     assert not decision.allowed
     message = asker.shown[0][1]
-    assert "s3cr3t-value-123" not in message and MASK in message
+    assert "made-up-by-the-model-42" not in message and MASK in message

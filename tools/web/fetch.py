@@ -52,7 +52,9 @@ _CLOSE_TAG_RE = re.compile(r"</\s*untrusted-web-content\s*>", re.IGNORECASE)
 
 
 class FetchArgs(ToolArgs):
-    url: str = Field(min_length=1, description="Absolute http:// or https:// URL to GET.")
+    url: str = Field(
+        min_length=1, max_length=16_384, description="Absolute http:// or https:// URL to GET."
+    )
 
 
 @dataclass

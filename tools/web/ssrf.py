@@ -57,6 +57,12 @@ _V6_RULES: tuple[tuple[str, str], ...] = (
     ("ff00::/8", "a multicast address"),
 )
 _NAT64 = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/48"))
+# Deprecated forms that still carry an IPv4 address in their last 32 bits: IPv4-compatible
+# (`::127.0.0.1`, which `ipaddress` calls global) and SIIT IPv4-translated (`::ffff:0:a.b.c.d`).
+_V4_TAILS = (
+    (ipaddress.IPv6Network("::/96"), "an IPv4-compatible IPv6 address"),
+    (ipaddress.IPv6Network("::ffff:0:0:0/96"), "an IPv4-translated IPv6 address"),
+)
 
 
 def _compile(rules: tuple[tuple[str, str], ...]) -> list[tuple[IPNetwork, str]]:
@@ -145,8 +151,13 @@ def _embedded_ipv4(address: ipaddress.IPv6Address) -> tuple[str, ipaddress.IPv4A
         return "a 6to4 IPv6 address", address.sixtofour
     if address.teredo is not None:
         return "a Teredo IPv6 address", address.teredo[0]
+    tail = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
     if any(address in net for net in _NAT64):
-        return "a NAT64 IPv6 address", ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+        return "a NAT64 IPv6 address", tail
+    if int(address) > 1:  # `::` and `::1` have rules of their own
+        for network, kind in _V4_TAILS:
+            if address in network:
+                return kind, tail
     return None
 
 

@@ -32,7 +32,8 @@ def resolve_in_workspace(workspace: Path, raw: str) -> Path:
 
     Raises:
         ToolError: When the path is empty or leads outside the workspace, whether by `..`,
-            an absolute path elsewhere, or a symlink pointing out.
+            an absolute path elsewhere, or a symlink pointing out; or when it is a symlink
+            loop.
     """
     text = raw.strip()
     if not text or "\0" in text:
@@ -41,7 +42,10 @@ def resolve_in_workspace(workspace: Path, raw: str) -> Path:
     candidate = Path(text)
     if not candidate.is_absolute():
         candidate = root / candidate
-    resolved = candidate.resolve()
+    try:
+        resolved = candidate.resolve()
+    except (RuntimeError, OSError) as exc:  # a symlink loop (RuntimeError before 3.13)
+        raise ToolError(f"{raw!r} cannot be resolved: {exc}") from None
     if not resolved.is_relative_to(root):
         raise ToolError(
             f"{raw!r} resolves to {resolved}, which is outside the workspace {root}; "

@@ -213,6 +213,7 @@ def _clip(text: str) -> str:
 class CodebaseArgs(ToolArgs):
     query: str = Field(
         min_length=1,
+        max_length=2000,
         description="What to look for: identifiers, error messages, or a short description.",
     )
     max_results: int = Field(default=50, ge=1, le=200, description="How many files to list.")

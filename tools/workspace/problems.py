@@ -24,6 +24,7 @@ from tools.workspace._paths import display_path, workspace_root
 MAX_OUTPUT_BYTES = 8_000_000
 _SHOWN_PROBLEMS = 200
 _TAIL_LINES = 30
+_MAX_CONFIG_READ = 1_000_000
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
@@ -72,8 +73,9 @@ async def run_command(command: ProblemCommand, cwd: Path, env: dict[str, str]) -
     try:
         # Its own process group, killed as a whole on timeout and when it exits, so nothing
         # it started (servers, workers) outlives it.
-        result = await run_process(argv, cwd=cwd, timeout_s=command.timeout_s, env=env,
-                                   output_limit=MAX_OUTPUT_BYTES)
+        result = await run_process(
+            argv, cwd=cwd, timeout_s=command.timeout_s, env=env, output_limit=MAX_OUTPUT_BYTES
+        )
     except OSError as exc:
         run.error = f"cannot start {argv[0]!r}: {exc.strerror or exc}"
         return run
@@ -147,7 +149,11 @@ def _has_ruff_config(root: Path) -> bool:
     if (root / "ruff.toml").is_file() or (root / ".ruff.toml").is_file():
         return True
     pyproject = root / "pyproject.toml"
-    return pyproject.is_file() and "[tool.ruff" in pyproject.read_text("utf-8", "replace")
+    if not pyproject.is_file():
+        return False
+    # Bounded: the workspace is untrusted, and this file could be huge or /dev/zero's twin.
+    with pyproject.open("rb") as handle:
+        return b"[tool.ruff" in handle.read(_MAX_CONFIG_READ)
 
 
 def _find_program(name: str, root: Path) -> str | None:

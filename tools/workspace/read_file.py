@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from itertools import islice
+import io
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from pydantic import Field, model_validator
 
@@ -17,11 +17,13 @@ LARGE_FILE_BYTES = 2_000_000
 MAX_LINES = 2000
 _MAX_LINE_CHARS = 2000
 _DIRECTORY_ENTRIES = 100
+_CHUNK_CHARS = 1 << 20
 
 
 class ReadFileArgs(ToolArgs):
     path: str = Field(
         min_length=1,
+        max_length=4096,
         description="File path relative to the workspace root (an absolute path must lie "
         "inside the workspace).",
     )
@@ -89,18 +91,14 @@ def _read(path: Path, shown: str, args: ReadFileArgs, size: int) -> tuple[str, d
     start = args.start_line or 1
     end = min(args.end_line or start + MAX_LINES - 1, start + MAX_LINES - 1)
     with path.open("r", encoding="utf-8", errors="replace", newline=None) as handle:
-        lines = list(islice(handle, start - 1, end))
-        # Counting the rest streams through the file without keeping it in memory.
-        total = start - 1 + len(lines) + sum(1 for _ in handle)
+        lines, total = _read_lines(handle, start, end)
     if total == 0:
         return f"{shown} is empty.", _data(shown, 0, 0, 0, False)
     if start > total:
         raise ToolError(f"start_line {start} is beyond the end of {shown}, which has {total} lines")
     last = start + len(lines) - 1
     width = len(str(last))
-    body = "".join(
-        f"{n:>{width}}\t{_clip(line.rstrip(chr(10)))}\n" for n, line in enumerate(lines, start)
-    )
+    body = "".join(f"{n:>{width}}\t{line}\n" for n, line in enumerate(lines, start))
     notes: list[str] = []
     if args.end_line is not None and args.end_line > total:
         notes.append(f"end_line {args.end_line} is past the end; the file has {total} lines")
@@ -124,10 +122,83 @@ def _data(shown: str, start: int, end: int, total: int, truncated: bool) -> dict
     }
 
 
-def _clip(line: str) -> str:
-    if len(line) <= _MAX_LINE_CHARS:
-        return line
-    return f"{line[:_MAX_LINE_CHARS]}… [{len(line) - _MAX_LINE_CHARS} more characters]"
+def _read_lines(handle: TextIO, start: int, end: int) -> tuple[list[str], int]:
+    """Lines `start`..`end` (1-based, clipped) and the file's line count.
+
+    Memory stays bounded whatever the file holds: lines before `start` are skipped in
+    chunks, and of a 50 MB line only the first `_MAX_LINE_CHARS` characters are kept.
+    """
+    skipped, rest = _skip_lines(handle, start - 1)
+    if skipped < start - 1:
+        return [], skipped
+    reader = _Joined(rest, handle)
+    lines: list[str] = []
+    while len(lines) < end - skipped and (line := _next_line(reader)) is not None:
+        lines.append(line)
+    if len(lines) < end - skipped:
+        return lines, skipped + len(lines)
+    return lines, skipped + len(lines) + _count_rest(reader)
+
+
+def _skip_lines(handle: TextIO, count: int) -> tuple[int, str]:
+    """Skip `count` lines; returns how many there were and the text read past them."""
+    skipped, last = 0, "\n"
+    while skipped < count:
+        chunk = handle.read(_CHUNK_CHARS)
+        if not chunk:
+            return skipped + (last != "\n"), ""
+        found = chunk.count("\n")
+        if skipped + found < count:
+            skipped, last = skipped + found, chunk[-1]
+            continue
+        position = -1
+        for _ in range(count - skipped):
+            position = chunk.index("\n", position + 1)
+        return count, chunk[position + 1 :]
+    return skipped, ""
+
+
+class _Joined:
+    """Text already read, then the rest of the file, behind `readline` and `read`."""
+
+    def __init__(self, head: str, handle: TextIO) -> None:
+        self._head = io.StringIO(head)
+        self._handle = handle
+
+    def readline(self, limit: int) -> str:
+        part = self._head.readline(limit)
+        if part.endswith("\n") or len(part) == limit:
+            return part
+        return part + self._handle.readline(limit - len(part))
+
+    def read(self, size: int) -> str:
+        return self._head.read(size) or self._handle.read(size)
+
+
+def _next_line(reader: _Joined) -> str | None:
+    """The next line without its newline, clipped; None at the end of the file."""
+    head = reader.readline(_MAX_LINE_CHARS + 1)
+    if not head:
+        return None
+    if head.endswith("\n"):
+        return head[:-1]
+    extra = 0
+    if len(head) > _MAX_LINE_CHARS:  # skip the rest of an overlong line without keeping it
+        while more := reader.readline(_CHUNK_CHARS):
+            if more.endswith("\n"):
+                extra += len(more) - 1
+                break
+            extra += len(more)
+    cut = len(head) - _MAX_LINE_CHARS + extra
+    return head if cut <= 0 else f"{head[:_MAX_LINE_CHARS]}… [{cut} more characters]"
+
+
+def _count_rest(reader: _Joined) -> int:
+    count, last = 0, "\n"
+    while chunk := reader.read(_CHUNK_CHARS):
+        count += chunk.count("\n")
+        last = chunk[-1]
+    return count + (last != "\n")
 
 
 def _list_directory(path: Path, shown: str) -> ToolResult:
