@@ -4,7 +4,9 @@ Reads that are safe to overlap run concurrently; anything else runs alone and in
 the model asked. Whatever happens, each call yields exactly one `tool_result` block. A call
 runs only as validated before the gate, and only when the approval (if any) names exactly
 that call's fingerprint; the gate and the approver work on a copy, so nothing they do can
-change what runs.
+change what runs. Whatever the model sends (no id, a repeated id, input that is not an
+object) and whatever breaks while a call is judged (its effect, the gate, the approver),
+that call is answered with the reason and not run; the run goes on.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import copy
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from pydantic import ValidationError
 
@@ -81,42 +83,54 @@ class ToolRunner:
         self._redactor = redactor
         self._output_limit = output_limit
         self._on_event = on_event
+        self._turns = 0
+        self._ids: set[str] = set()  # every tool_use id answered in this run
         self.calls_made = 0
         self.last_records: list[CallRecord] = []
 
     async def run_all(
         self, tool_uses: list[ContentBlock], *, budget: int, deadline: float
     ) -> list[ContentBlock]:
-        """Results for every `tool_use`, in the order given (`deadline`: time.monotonic())."""
-        calls = [
-            ToolCall(
-                id=str(block.get("id") or f"call_{index}"),
-                tool=str(block.get("name", "")),
-                args=dict(block.get("input") or {}),
-            )
-            for index, block in enumerate(tool_uses)
-        ]
-        records: dict[str, CallRecord] = {}
-        batch: list[_Prepared] = []
-        for index, call in enumerate(calls):
+        """Results for every `tool_use`, in the order given (`deadline`: time.monotonic()).
+
+        Every block leaves with an id unique in this run, written into the block itself:
+        the loop echoes these same blocks as the assistant turn, so each result names one
+        `tool_use` of that turn, once (the Messages API rejects repeated tool_use ids and a
+        second result for one id). A block without an id gets `call_<turn>_<index>`; one
+        repeating an id already used in this run gets such an id too and is answered "not
+        run": a replayed call must never run twice.
+        """
+        self._turns += 1
+        # Ids the model sent this turn are its own: a generated id must not take one.
+        sent = {b.get("id") for b in tool_uses if isinstance(b.get("id"), str)}
+        claimed = [self._claim(block, index, sent) for index, block in enumerate(tool_uses)]
+        # Keyed by position, not id: no two calls can ever share (or overwrite) a result.
+        records: list[CallRecord | None] = [None] * len(claimed)
+        batch: list[tuple[int, _Prepared]] = []
+        for index, (call, refusal) in enumerate(claimed):
             if index >= budget or time.monotonic() >= deadline:
                 which = "tool-call" if index >= budget else "wall-clock"
-                records[call.id] = self._finish(
+                records[index] = self._finish(
                     call, "skipped", f"not run: the run's {which} limit was reached"
                 )
                 continue
+            if refusal is not None:
+                self.calls_made += 1
+                records[index] = self._refuse(call, "invalid", refusal)
+                continue
             prepared = await self._prepare(call)
             if isinstance(prepared, CallRecord):
-                records[call.id] = prepared
+                records[index] = prepared
             elif prepared.parallel:
-                batch.append(prepared)
+                batch.append((index, prepared))
             else:
                 # A mutation: let earlier reads finish first, then run it alone.
                 await self._run_batch(batch, records)
                 batch = []
-                records[call.id] = await self._execute(prepared)
+                records[index] = await self._execute(prepared)
         await self._run_batch(batch, records)
-        self.last_records = [records[call.id] for call in calls]
+        self.last_records = [record for record in records if record is not None]
+        assert len(self.last_records) == len(claimed), "a tool_use was left unanswered"
         return [record.to_block() for record in self.last_records]
 
     async def run_one(self, call: ToolCall) -> CallRecord:
@@ -126,34 +140,72 @@ class ToolRunner:
             return prepared
         return await self._execute(prepared)
 
-    async def _run_batch(self, batch: list[_Prepared], records: dict[str, CallRecord]) -> None:
-        outputs = await asyncio.gather(*(self._execute(p) for p in batch))
-        for prepared, output in zip(batch, outputs, strict=True):
-            records[prepared.call.id] = output
+    def _claim(
+        self, block: ContentBlock, index: int, reserved: set[Any]
+    ) -> tuple[ToolCall, str | None]:
+        """The call a block asks for, under a run-unique id; and why not to run it, if so."""
+        sent, name, raw_input = block.get("id"), str(block.get("name", "")), block.get("input")
+        refusal: str | None = None
+        if not isinstance(sent, str) or not sent:
+            call_id = self._fresh_id(f"call_{self._turns}_{index}", reserved)
+            note = f"tool_use {index + 1} of turn {self._turns} ({name}) came without an id"
+        elif sent in self._ids:
+            call_id = self._fresh_id(f"call_{self._turns}_{index}", reserved)
+            note = f"tool_use id {sent!r} ({name}) repeats an id already used in this run"
+            refusal = (
+                f"not run: this tool_use repeats the id {sent!r} of an earlier call in this "
+                "run, so it may be a replay; it was answered under a new id and never run. "
+                "If the call is still needed, send it again."
+            )
+        else:
+            call_id, note = sent, ""
+        self._ids.add(call_id)
+        if call_id != sent:
+            block["id"] = call_id  # the echoed assistant turn names the id we answer
+            self._journal.write(Notice(level="warning", message=f"{note}; id {call_id!r}"))
+        if raw_input is None:
+            raw_input = {}
+        if not isinstance(raw_input, dict):
+            refusal = refusal or (
+                f"not run: the input of a tool_use must be a JSON object, not "
+                f"{type(raw_input).__name__}"
+            )
+            raw_input = {}
+        args = cast(dict[str, Any], raw_input)
+        return ToolCall(id=call_id, tool=name, args=dict(args)), refusal
+
+    def _fresh_id(self, base: str, reserved: set[Any]) -> str:
+        candidate, n = base, 1
+        while candidate in self._ids or candidate in reserved:  # the model may send "call_1_0"
+            n += 1
+            candidate = f"{base}_{n}"
+        return candidate
+
+    async def _run_batch(
+        self, batch: list[tuple[int, _Prepared]], records: list[CallRecord | None]
+    ) -> None:
+        outputs = await asyncio.gather(*(self._execute(p) for _, p in batch))
+        for (index, _), output in zip(batch, outputs, strict=True):
+            records[index] = output
 
     async def _prepare(self, call: ToolCall) -> _Prepared | CallRecord:
         self.calls_made += 1
         tool = self._tools.get(call.tool)
         if tool is None:
-            self._journal.write(
-                ToolRequested(
-                    call_id=call.id, tool=call.tool, args=call.args, fingerprint=call.fingerprint
-                )
-            )
             known = ", ".join(sorted(self._tools))
-            return self._finish(
+            return self._refuse(
                 call, "unknown_tool", f"unknown tool {call.tool!r}; available: {known}"
             )
         try:
             args = tool.args_model.model_validate(call.args)
         except ValidationError as exc:
-            self._journal.write(
-                ToolRequested(
-                    call_id=call.id, tool=call.tool, args=call.args, fingerprint=call.fingerprint
-                )
-            )
-            return self._finish(call, "invalid", _validation_message(tool, exc))
-        effect = tool.effect_for(args)
+            return self._refuse(call, "invalid", _validation_message(tool, exc))
+        except Exception as exc:  # a validator bug must not crash the run
+            return self._refuse(call, "error", f"not run: {_failed('validation', exc)}")
+        try:
+            effect = tool.effect_for(args)
+        except Exception as exc:  # fail closed: a call whose effect is unknown never runs
+            return self._refuse(call, "error", f"not run: {_failed('effect', exc)}")
         self._journal.write(
             ToolRequested(
                 call_id=call.id,
@@ -171,7 +223,15 @@ class ToolRunner:
         # was validated above, and it runs only if the approval names exactly that call.
         fingerprint = call.fingerprint
         gated = ToolCall(id=call.id, tool=call.tool, args=copy.deepcopy(call.args))
-        authorization = await self._gate.authorize(tool, gated, effect)
+        try:
+            authorization = await self._gate.authorize(tool, gated, effect)
+            mismatch = _approval_mismatch(authorization, fingerprint, gated)
+        except Exception as exc:  # the gate fails closed: a call it cannot decide never runs
+            why = _failed("gate", exc)
+            self._journal.write(
+                Notice(level="error", message=f"{call.tool} ({call.id}) not run: {why}")
+            )
+            return self._finish(call, "error", f"not run: {why}")
         if not authorization.allowed:
             return self._finish(
                 call,
@@ -179,7 +239,6 @@ class ToolRunner:
                 f"not run: denied by the gate: {authorization.reason}",
                 authorization=authorization,
             )
-        mismatch = _approval_mismatch(authorization, fingerprint, gated)
         if mismatch:
             self._journal.write(
                 Notice(level="warning", message=f"{call.tool} ({call.id}) not run: {mismatch}")
@@ -189,6 +248,15 @@ class ToolRunner:
         return _Prepared(
             call=call, tool=tool, args=args, parallel=parallel, authorization=authorization
         )
+
+    def _refuse(self, call: ToolCall, status: str, text: str) -> CallRecord:
+        """Journal the request of a call that is answered without reaching the gate."""
+        self._journal.write(
+            ToolRequested(
+                call_id=call.id, tool=call.tool, args=call.args, fingerprint=call.fingerprint
+            )
+        )
+        return self._finish(call, status, text)
 
     async def _execute(self, prepared: _Prepared) -> CallRecord:
         call, tool, auth = prepared.call, prepared.tool, prepared.authorization
@@ -264,6 +332,17 @@ def _approval_mismatch(
     if approval is not None and approval.fingerprint != fingerprint:
         return "the approval names a different call (fingerprint mismatch)"
     return None
+
+
+_FAILED = {
+    "validation": "its arguments could not be checked",
+    "effect": "what it would change could not be worked out",
+    "gate": "the gate could not decide on it, and a call the gate cannot decide never runs",
+}
+
+
+def _failed(stage: str, exc: Exception) -> str:
+    return f"{_FAILED[stage]} ({type(exc).__name__}: {exc})"
 
 
 def _validation_message(tool: Tool, exc: ValidationError) -> str:

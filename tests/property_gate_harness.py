@@ -2,13 +2,15 @@
 
 `run_scenario` wires the real `AgentLoop` (which builds the real `ToolRunner`), the real
 `Gate` and `Policy`, a real `Journal` in a temporary directory, the fake tools from a
-`ToolRegistry`, a `ScriptedModel` and the `ScriptedApprover`. `check` states the
-properties; it raises AssertionError naming the call that broke one.
+`ToolRegistry`, a `ScriptedModel` (that can also send blocks without an id) and the
+`ScriptedApprover`. `check` states the properties; it raises AssertionError naming the call
+that broke one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import tempfile
 from collections import Counter
@@ -37,6 +39,7 @@ from agent.config import GateConfig, HotfixConfig
 from agent.gate import Gate
 from agent.journal import Journal, read_journal
 from agent.loop import AgentLoop, LoopLimits, LoopResult, StopReason
+from agent.models.base import ModelRequest, ModelResponse
 from agent.models.scripted import ScriptedModel
 from agent.policy import Policy
 from agent.redaction import Redactor
@@ -51,9 +54,16 @@ _CONFIG = HotfixConfig()
 _TMP_ROOT = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
 
 
+_NO_ID = "no-id-"  # a scripted id with this prefix is removed before the loop sees it
+
+
 @dataclass(frozen=True)
 class Planned:
-    """One `tool_use` of the scenario, with what the oracle says about it."""
+    """One `tool_use` of the scenario, with what the oracle says about it.
+
+    `sent` is the id the model sends (None: no id); `id` is the one the call is answered
+    under, read back from the echoed assistant turn after the run (until then: `sent`).
+    """
 
     id: str
     turn: int
@@ -63,6 +73,19 @@ class Planned:
     valid: bool
     effect: Effect | None
     verdict: str | None  # allow / ask / deny, for valid calls only
+    sent: str | None = None
+    repeated: bool = False  # `sent` was already used in the run: never gated, never run
+
+
+class _IdDroppingModel(ScriptedModel):
+    """The script format insists on ids; a model behind a buggy proxy may send none."""
+
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        response = await super().complete(request)
+        for block in response.tool_uses:
+            if str(block["id"]).startswith(_NO_ID):
+                del block["id"]
+        return response
 
 
 @dataclass
@@ -91,10 +114,34 @@ def plan(scenario: Scenario) -> list[Planned]:
                 if valid
                 else None
             )
+            sent, repeated = _sent_id(scenario, planned, call.id)
             planned.append(
-                Planned(call.id, turn, block.tool, args, call.fingerprint, valid, effect, verdict)
+                Planned(
+                    sent or f"{_NO_ID}{call.id}",
+                    turn,
+                    block.tool,
+                    args,
+                    call.fingerprint,
+                    valid,
+                    effect,
+                    verdict,
+                    sent,
+                    repeated,
+                )
             )
     return planned
+
+
+def _sent_id(scenario: Scenario, earlier: list[Planned], own: str) -> tuple[str | None, bool]:
+    """The id the model sends for the next block, and whether the run already used it."""
+    index = len(earlier)
+    mode = scenario.ids[index] if index < len(scenario.ids) else "own"
+    if mode == "none":
+        return None, False
+    previous = [p.sent for p in earlier if p.sent is not None]
+    if mode == "repeat" and previous:
+        return previous[-1], True
+    return own, False
 
 
 def run_scenario(scenario: Scenario, gate_factory: GateFactory = Gate) -> Observation:
@@ -110,7 +157,7 @@ def run_scenario(scenario: Scenario, gate_factory: GateFactory = Gate) -> Observ
         ]
         script.append(blocks)
     script.append([{"type": "text", "text": "done"}])
-    model = ScriptedModel.from_data({"turns": script})
+    model = _IdDroppingModel.from_data({"turns": script})
     approver = ScriptedApprover(scenario.answers, scenario.fallback)
     tools, _ = ToolRegistry(t() for t in FAKE_TOOLS).select(FAKE_NAMES)
     policy = Policy(
@@ -143,7 +190,22 @@ def run_scenario(scenario: Scenario, gate_factory: GateFactory = Gate) -> Observ
         finally:
             journal.close()
         events = read_journal(journal.path)
-    return Observation(planned, result, model, approver.log, recorder.executions, events)
+    return Observation(
+        _answered_ids(planned, model), result, model, approver.log, recorder.executions, events
+    )
+
+
+def _answered_ids(planned: list[Planned], model: ScriptedModel) -> list[Planned]:
+    """Each call with the id it was answered under, read from the echoed assistant turns."""
+    echoed: list[str] = []
+    for turn in range(max(p.turn for p in planned) + 1):
+        if turn + 1 >= len(model.calls):
+            return planned  # the run stopped early; `check` reports that
+        assistant = model.calls[turn + 1].messages[-2]
+        assert assistant["role"] == "assistant", "the assistant turn was not echoed"
+        echoed += [b.get("id") for b in assistant["content"] if b["type"] == "tool_use"]
+    assert len(echoed) == len(planned), "the echoed turns lost or added a tool_use"
+    return [dataclasses.replace(p, id=str(i)) for p, i in zip(planned, echoed, strict=True)]
 
 
 def _by_call(events: list[dict[str, Any]], kind: str) -> dict[str, list[dict[str, Any]]]:
@@ -177,7 +239,13 @@ def check(obs: Observation) -> None:
     assert obs.result.stop_reason is StopReason.COMPLETED, obs.result.detail
     obs.model.assert_complete()
 
-    # Every tool_use got exactly one tool_result, in order, and one tool_finished.
+    # Every tool_use got exactly one tool_result, in order, and one tool_finished, under an
+    # id used once in the whole run: the one the model sent, unless it sent none or one
+    # already used (then a fresh one, also in the echoed turn).
+    assert len(by_id) == len(planned), f"tool_use ids repeat: {[p.id for p in planned]}"
+    for p in planned:
+        kept = p.sent is not None and not p.repeated
+        assert (p.id == p.sent) == kept, f"{p.id} (sent as {p.sent!r}): wrong id"
     for turn in range(max(p.turn for p in planned) + 1):
         sent = obs.model.calls[turn + 1].messages[-1]["content"]
         expected_ids = [p.id for p in planned if p.turn == turn]
@@ -192,10 +260,12 @@ def check(obs: Observation) -> None:
 
     for p in planned:
         status = finished[p.id][0]["status"]
-        if not p.valid:  # unknown tools and invalid arguments: never gated, asked or run
+        if p.repeated:  # a repeated id may be a replay: refused whatever the call
+            assert status == "invalid", f"{p.id} (repeats {p.sent!r}): {status}"
+        if not p.valid or p.repeated:  # unknown tools, invalid arguments, repeated ids:
             assert status in ("unknown_tool", "invalid"), f"{p.id} {p.tool!r}: {status}"
             assert p.id not in decided and p.id not in asked, f"{p.id} reached the gate"
-            continue
+            continue  # never gated, asked or run
         # Deny rules win; a production call is never allowed by a rule.
         assert [d["decision"] for d in decided.get(p.id, [])] == [p.verdict], f"{p.id}: verdict"
         if p.id in asked:  # the approver sees the exact call and its real effect
@@ -215,7 +285,7 @@ def _check_approvals_bind(planned: list[Planned], asked: dict[str, Asked], ran: 
     """(a) + (c): what ran is exactly what the rules or a real approval allowed."""
     run_scope: set[str] = set()  # fingerprints approved "for this run" (never production)
     denied: set[str] = set()
-    for p in (p for p in planned if p.valid):
+    for p in (p for p in planned if p.valid and not p.repeated):
         production = p.effect is Effect.PRODUCTION
         answer = asked.get(p.id)
         genuine = (

@@ -1,7 +1,8 @@
 """Scenarios for the gate property test, and the hypothesis strategies that draw them.
 
 A scenario is plain data: the model's turns of `tool_use` blocks, the approver's answers
-in order, and the gate rules. Blocks are drawn from a small pool of calls so that batches
+in order, the gate rules, and how each block's id is sent (its own, none at all, or the id
+of an earlier block again). Blocks are drawn from a small pool of calls so that batches
 repeat calls exactly, repeat them with keys in another order or other JSON whitespace,
 and vary one argument of the same tool.
 """
@@ -50,6 +51,8 @@ LAYOUTS: tuple[dict[str, Any], ...] = (
 )
 
 Items = tuple[tuple[str, Any], ...]
+# How a block's tool_use id is sent: its own, none, or the previous block's id once more.
+ID_MODES = ("own", "none", "repeat")
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,10 @@ class Block:
 
 @dataclass(frozen=True)
 class Scenario:
-    """One drawn run: turns of blocks, approver answers, gate rules."""
+    """One drawn run: turns of blocks, approver answers, gate rules, id modes.
+
+    `ids[i]` is the id mode (`ID_MODES`) of the i-th block of the run; "own" past the end.
+    """
 
     turns: tuple[tuple[Block, ...], ...]
     answers: tuple[str, ...] = ()
@@ -76,6 +82,7 @@ class Scenario:
     deny: tuple[str, ...] = ()
     ask: tuple[str, ...] = ()
     allow: tuple[str, ...] = ()
+    ids: tuple[str, ...] = ()
 
 
 def call(tool: str, layout: int = 0, **args: Any) -> Block:
@@ -96,6 +103,8 @@ _styles = st.integers(0, 2 * len(LAYOUTS) - 1)
 # Genuine approvals are drawn more often, or few mutations would ever run.
 _answers = st.sampled_from(("once", "run", *ANSWERS))
 _rules = st.sampled_from(RULES)
+# Mostly well-formed ids: a missing or repeated id is the exception, as with real clients.
+_id_modes = st.sampled_from(("own",) * 8 + ID_MODES[1:])
 
 
 @functools.cache
@@ -148,4 +157,5 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         deny=tuple(draw(st.lists(_rules, max_size=2))),
         ask=tuple(draw(st.lists(_rules, max_size=2))),
         allow=tuple(draw(st.lists(_rules, max_size=3))),
+        ids=tuple(draw(st.lists(_id_modes, max_size=sum(len(t) for t in turns)))),
     )

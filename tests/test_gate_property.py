@@ -4,8 +4,9 @@ Hypothesis draws runs of the real loop, tool runner, gate, policy and journal: b
 tool calls (parallel batches with duplicates, the same tool with other arguments, arguments
 equal up to key order and JSON whitespace, invalid arguments, unknown tools), the
 approver's answers (approve once / for this run, deny, time out, hang, raise, approve a
-different call, edit the call and approve the edit, answer in text) and gate rules
-(allow / ask / deny patterns). For every run:
+different call, edit the call and approve the edit, answer in text), gate rules
+(allow / ask / deny patterns) and tool_use ids (the model's own, none, or an id already used
+in the run). For every run:
 
 (a) every mutation (local / remote / production) that ran was allowed by a non-production
     allow rule, or approved as that exact call (tool + canonical arguments), or is the same
@@ -14,7 +15,9 @@ different call, edit the call and approve the edit, answer in text) and gate rul
     call's own fingerprint is a denial;
 (b) when any call starts, the journal file on disk already holds its request, the gate's
     decision and (when asked) the approval;
-(c) reads no rule asks about run without asking; denied calls never run; mutations run alone.
+(c) reads no rule asks about run without asking; denied calls never run; mutations run alone;
+(d) every tool_use gets one result under an id used once in the run (the model's own when
+    it sent a new one); a call repeating an id is answered "invalid" and never run.
 
 Examples are derandomised (fixed per test, no example database), so CI sees the same runs;
 `HOTFIX_PROPERTY_EXAMPLES=5000` runs a longer soak, `--hypothesis-show-statistics` counts.
@@ -70,6 +73,9 @@ def _stats(obs: Observation) -> None:
             event("production asked again after a run-scope approval")
         if asked.kind == "run":
             approved_for_run.add(asked.fingerprint)
+    for p in obs.planned:
+        if p.sent is None or p.repeated:
+            event("a tool_use without an id" if p.sent is None else "a repeated tool_use id")
     fingerprints = Counter(p.fingerprint for p in obs.planned)
     if any(fingerprints[p.fingerprint] > 1 and list(p.args) != sorted(p.args) for p in obs.planned):
         event("the same call sent with its keys in another order")
@@ -109,6 +115,16 @@ def _stats(obs: Observation) -> None:
         fallback="once",
         deny=("push_*",),
         allow=("*",),
+    )
+)
+# A replayed production call (same block, same id) runs once, however readily approved;
+# calls without ids get their own; a later turn reusing an id does not run again.
+@example(
+    Scenario(
+        turns=((SHIP_A, SHIP_A, EDIT_B), (EDIT_B, SHIP_A)),
+        answers=("once",),
+        fallback="once",
+        ids=("own", "repeat", "none", "none", "repeat"),
     )
 )
 def test_only_approved_calls_run_and_are_journaled_first(scenario: Scenario) -> None:
