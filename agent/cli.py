@@ -3,7 +3,8 @@
 Exit codes: 0 the run did its job (completed; for deployments also "rolled back as
 designed"); 1 the run ended without completing (limit hit, model or tool failure);
 2 bad input (usage, config, agent definition, arguments); 3 a required approval was denied;
-130 interrupted.
+130 interrupted by SIGINT (Ctrl-C), 143 by SIGTERM — `run` and `demo` first settle production
+(roll back an unpromoted candidate that has traffic) and journal what they did.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import contextlib
 import json
 import sys
 from collections.abc import Generator
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -106,18 +108,26 @@ def run(
     as_json: JsonOpt = False,
 ) -> None:
     """Run the hotfix-deployment agent on a description."""
+    from agent.cli_demo import stopped
+    from agent.safe_stop import GracefulStop, RunInterrupted, session_config
     from agent.session import SessionOptions, run_session
 
     console = Console(stderr=as_json)
     view = LiveView(console)
-    with exit_on_bad_input(as_json):
+    stop = GracefulStop()
+    with stop.installed(), exit_on_bad_input(as_json):
         options = SessionOptions(
             description=description, workspace=workspace, model=model,
             approver=make_approver(approve, console), agent=agent, config_path=config,
             target=target, strategy=strategy, on_event=view,
-            journal_listeners=[view.on_record],
+            journal_listeners=[view.on_record, stop.on_record],
         )
-        result = asyncio.run(run_session(options))
+        try:
+            result = asyncio.run(stop.guard(run_session(options)))
+        except RunInterrupted as interrupted:
+            run_config = partial(session_config, config_path=config, target=target,
+                                 strategy=strategy)  # fmt: skip
+            raise stopped(stop, interrupted, run_config, console, as_json) from None
     from handoffs.report import write_outputs
 
     paths = write_outputs(result.run_dir)

@@ -1,5 +1,8 @@
 """CLI commands around the local target: `hotfix demo`, `local status|down`, `rollback`, `resume`.
 
+Also `stopped`, which `hotfix run` and `hotfix demo` call after SIGINT / SIGTERM to settle
+production and say what was done.
+
 Registered on `agent.cli.app` when `agent.cli` imports this module. Same conventions as the
 rest of the CLI: `--json` prints exactly one JSON document on stdout, progress goes to
 stderr, exit codes as documented in `agent.cli`.
@@ -8,8 +11,12 @@ stderr, exit codes as documented in `agent.cli`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import tempfile
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 from rich.console import Console
@@ -29,6 +36,10 @@ from agent.cli import (
     make_approver,
 )
 from agent.cli_view import LiveView
+
+if TYPE_CHECKING:
+    from agent.config import HotfixConfig
+    from agent.safe_stop import GracefulStop, RunInterrupted
 
 local_app = typer.Typer(no_args_is_help=True, help="The local target's environment.")
 app.add_typer(local_app, name="local")
@@ -72,27 +83,70 @@ def demo(
 ) -> None:
     """Deploy a fix of a sample shop to a local production, end to end."""
     from agent.demo import DemoError, DemoOptions, run_demo
+    from agent.safe_stop import GracefulStop, RunInterrupted, session_config
+    from tools.deploy.targets.local import shutdown_environment
 
     console = Console(stderr=True)
     if strategy is not None and strategy not in DEMO_STRATEGIES:
         raise _fail(
             f"--strategy must be one of {', '.join(DEMO_STRATEGIES)}, not {strategy!r}", as_json
         )
-    with exit_on_bad_input(as_json, DemoError):
+    # Chosen here, not in run_demo, so that an interrupted demo's environment can be found.
+    workspace = directory or Path(tempfile.mkdtemp(prefix="hotfix-demo-")) / "shop"
+    stop = GracefulStop()
+    with stop.installed(), exit_on_bad_input(as_json, DemoError):
         options = DemoOptions(
             port=port, broken_fix=broken_fix, strategy=strategy, keep_running=keep_running,
-            directory=directory, model=model,
+            directory=workspace, model=model,
             approver=None if approve is None else make_approver(approve, console),
-            on_event=LiveView(console),
+            on_event=LiveView(console), journal_listeners=[stop.on_record],
             progress=lambda message: console.print(f"[dim]demo[/]   {escape(message)}"),
         )  # fmt: skip
-        result = asyncio.run(run_demo(options))
+        try:
+            result = asyncio.run(stop.guard(run_demo(options)))
+        except RunInterrupted as interrupted:
+            run_config = partial(session_config, strategy=strategy)
+            exit_now = stopped(stop, interrupted, run_config, console, as_json)
+            if not keep_running and (workspace / "hotfix.toml").exists():
+                shutdown_environment(_state_dir(workspace, None))
+                console.print("[dim]demo[/]   stopped the local environment")
+            raise exit_now from None
     document = result.to_json()
     if as_json:
         _emit_json(document)
     else:
         _print_demo(Console(), document, result.succeeded)
     raise typer.Exit(EXIT_OK if result.succeeded else EXIT_FAILED)
+
+
+def stopped(
+    stop: GracefulStop,
+    interrupted: RunInterrupted,
+    config: Callable[[Path], HotfixConfig],
+    console: Console,
+    as_json: bool,
+) -> typer.Exit:
+    """After SIGINT / SIGTERM: settle production, write the report, say what was done.
+
+    Returns the `typer.Exit` to raise: 130 after SIGINT, 143 after SIGTERM.
+    """
+    document = asyncio.run(stop.settle(config))
+    if document.get("run_dir"):
+        from handoffs.report import write_outputs
+
+        with contextlib.suppress(Exception):  # the journal says it all; the report is derived
+            document["report"] = str(write_outputs(Path(document["run_dir"])).markdown)
+    if as_json:
+        _emit_json(document)
+    else:
+        run = f" · run {document['run_id']}" if document.get("run_id") else ""
+        console.print(
+            f"\n[bold yellow]stopped[/] ({document['interrupted']}){run}: {document['settled']}",
+            highlight=False,
+        )
+        if document.get("report"):
+            console.print(f"report: {document['report']}")
+    return typer.Exit(interrupted.exit_code)
 
 
 def _print_demo(console: Console, doc: dict[str, Any], succeeded: bool) -> None:

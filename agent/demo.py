@@ -9,6 +9,7 @@ the agent's; everything after that is an ordinary run with an ordinary journal.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import re
@@ -60,6 +61,10 @@ class DemoOptions:
     approver: Approver | None = None
     on_event: EventCallback | None = None
     progress: Callable[[str], None] = lambda _message: None
+    # Called with every record of the run's journal once it is written.
+    journal_listeners: list[Callable[[dict[str, Any]], None]] = field(
+        default_factory=list[Callable[[dict[str, Any]], None]]
+    )
 
 
 @dataclass
@@ -185,6 +190,10 @@ async def start_production(
 async def run_demo(options: DemoOptions) -> DemoResult:
     """Run the demo end to end; the environment is torn down unless `keep_running`.
 
+    When the demo is cancelled (a stop signal), the environment is left running: production
+    may be mid-rollout, and the caller settles it from the run's journal first, then shuts
+    it down (`agent.cli_demo` does both).
+
     Raises:
         DemoError: the port is busy or the directory is not empty (checked first).
     """
@@ -213,7 +222,7 @@ async def run_demo(options: DemoOptions) -> DemoResult:
     flag = config.deploy.strategy.feature_flag.name
     dark_flag = flag if options.strategy == "feature-flag" and flag else None
     prober = Prober(f"{target.production_url}/healthz", interval_s=0.02)
-    probing = False
+    probing = cancelled = False
     try:
         what = f"{repo.fix_ref} with {dark_flag} off" if dark_flag else repo.production_ref
         options.progress(f"starting production: {what} on {target.production_url}")
@@ -225,17 +234,21 @@ async def run_demo(options: DemoOptions) -> DemoResult:
             description=demo_description(repo, options.broken_fix, dark_flag), workspace=repo.path,
             approver=approver, model=options.model, strategy=options.strategy,
             front_end="demo", on_event=options.on_event,
+            journal_listeners=list(options.journal_listeners),
         ))  # fmt: skip
         probing = False
         report = await prober.stop()
         outputs = write_outputs(run.run_dir)
         report_path = outputs.markdown
         handoff_path = outputs.handoff or run.run_dir / "handoff.json"
+    except asyncio.CancelledError:
+        cancelled = True
+        raise
     finally:
         if probing:
             with contextlib.suppress(Exception):
                 await prober.stop()
-        if not options.keep_running:
+        if not options.keep_running and not cancelled:
             options.progress("stopping the local environment")
             shutdown_environment(target.state_dir)
     return DemoResult(

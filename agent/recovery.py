@@ -4,7 +4,9 @@ The deploying process may have died (Ctrl-C, kill -9, a closed laptop) while pro
 running in its own daemon. A new process rebuilds the run's deployment engine from the
 journal, appends to the same journal, and either rolls production back to what it was
 before the run, or finishes what the run was doing. Both are production changes: they go
-through the gate and the approver like any tool call of the agent.
+through the gate and the approver like any tool call of the agent, with the run's change
+windows (outside one, resuming a deployment takes an explicit override; a rollback is
+exempt) and its webhooks (`waiting_for_approval`, `rolled_back`, `finished`).
 """
 
 from __future__ import annotations
@@ -15,18 +17,23 @@ from pathlib import Path
 from typing import Any, Literal
 
 from agent.approvers import Approver
-from agent.config import load_config
+from agent.config import HotfixConfig, load_config
 from agent.gate import Gate
-from agent.journal import JOURNAL_NAME, Journal, Notice, RunFinished
+from agent.journal import JOURNAL_NAME, Journal, Notice, RunFinished, read_journal
 from agent.policy import Policy
+from agent.redaction import Redactor
 from agent.runs import find_run
+from agent.safe_stop import close_interrupted_steps, rollback_unfinished
 from agent.session import build_redactor
 from agent.tool_runner import CallRecord, ToolRunner
 from tools.base import Tool, ToolCall, ToolContext, ToolResult
+from tools.deploy.notify import NotifyingApprover, notifier_from_config
+from tools.deploy.steps import EngineState
 from tools.deploy.target import Target
 from tools.deploy.targets.factory import build_target
 from tools.deploy.tools import DeploySession, HotfixDeploy, HotfixRollback, VersionArgs
 from tools.deploy.tools import open_deploy_session as _open_session
+from tools.deploy.windows import window_guard_from_config
 
 Command = Literal["rollback", "resume"]
 EXIT_OK, EXIT_FAILED, EXIT_DENIED = 0, 1, 3
@@ -98,30 +105,29 @@ async def recover_run(
     target = target or build_target(config, root)
     _require_environment(target)
     redactor = build_redactor(config)
-    journal = Journal(run_dir / JOURNAL_NAME, redactor, run_dir.name)
+    path = run_dir / JOURNAL_NAME
+    already_finished = any(r.get("type") == "run_finished" for r in read_journal(path))
+    journal = Journal(path, redactor, run_dir.name)  # cuts a torn last line
+    # Webhooks and change windows apply as in the run itself (agent.session.run_session).
+    notifier = notifier_from_config(config, journal, redactor, service=root.name)
     try:
         ctx = ToolContext(
             workspace=root, config=config, redactor=redactor, journal=journal, run_id=journal.run_id
         )
-        session = _open_session(ctx, target, resume=True)
+        session = _open_session(ctx, target, resume=True, notifier=notifier)
+        call = _call_for(command, session, run_dir.name)
+        if call is None and already_finished:
+            # Nothing to do for a run that stated its end: leave its journal as it is.
+            return _result(command, run_dir, session, None, await _production(session))
         journal.write(Notice(level="info", message=(
             f"`hotfix {command} {run_dir.name}` picked this run up from its journal "
             f"(pid {os.getpid()})")))  # fmt: skip
-        call = _call_for(command, session, run_dir.name)
         record: CallRecord | None = None
         if call is not None:
-            tool, tool_call = call
-            gate = Gate(Policy(config.gate), approver, journal, redactor)
-            runner = ToolRunner(
-                tools=[tool],
-                gate=gate,
-                ctx=ctx,
-                journal=journal,
-                redactor=redactor,
-                output_limit=config.limits.tool_output_chars,
-                on_event=lambda _kind, _data: None,
-            )
-            record = await runner.run_one(tool_call)
+            gated = NotifyingApprover(approver, notifier) if notifier else approver
+            record = await _run_call(call, ctx, config, gated, journal, redactor)
+        if record is None or record.status == "ok":
+            close_interrupted_steps(session.engine, f"was interrupted and not resumed by {command}")
         production = await _production(session)
         result = _result(command, run_dir, session, record, production)
         journal.write(
@@ -131,13 +137,54 @@ async def recover_run(
                 f"{'healthy' if production['healthy'] else 'NOT healthy'}",
             )
         )
-        journal.write(RunFinished(
-            status="completed" if result.exit_code == EXIT_OK else "failed",
-            stop_reason=command, turns=0, tool_calls=0 if record is None else 1,
-            summary=result.summary))  # fmt: skip
+        journal.write(_finished(command, result, record))
+        if notifier is not None and record is not None:
+            notifier.send("finished", {"status": result.status, "summary": result.summary,
+                                       "command": f"hotfix {command}"})  # fmt: skip
     finally:
+        if notifier is not None:
+            await notifier.aclose()  # waits at most the webhook timeout, after the journal
         journal.close()
     return result
+
+
+async def _run_call(
+    call: tuple[Tool, ToolCall],
+    ctx: ToolContext,
+    config: HotfixConfig,
+    approver: Approver,
+    journal: Journal,
+    redactor: Redactor,
+) -> CallRecord:
+    tool, tool_call = call
+    gate = Gate(
+        Policy(config.gate), approver, journal, redactor,
+        window_guard=window_guard_from_config(config),
+    )  # fmt: skip
+    runner = ToolRunner(
+        tools=[tool],
+        gate=gate,
+        ctx=ctx,
+        journal=journal,
+        redactor=redactor,
+        output_limit=config.limits.tool_output_chars,
+        on_event=lambda _kind, _data: None,
+    )
+    return await runner.run_one(tool_call)
+
+
+def _finished(command: Command, result: RecoveryResult, record: CallRecord | None) -> RunFinished:
+    if result.status == "nothing_to_do":
+        # The run died before its deployment started: production was never changed.
+        status = "cancelled" if result.exit_code == EXIT_OK else "failed"
+        summary = "the run was interrupted before it changed production; " + result.summary
+    else:
+        status = "completed" if result.exit_code == EXIT_OK else "failed"
+        summary = result.summary
+    return RunFinished(
+        status=status, stop_reason=command, turns=0,
+        tool_calls=0 if record is None else 1, summary=summary,
+    )  # fmt: skip
 
 
 def _locate(workspace: Path, run_id: str) -> tuple[Path, Path]:
@@ -153,17 +200,15 @@ def _call_for(
 ) -> tuple[Tool, ToolCall] | None:
     """The production call that does what `command` needs, or None when nothing is left."""
     st = session.engine.state
+    if rollback_unfinished(st) or (command == "resume" and st.needs_rollback()):
+        reason = st.rollback_reason or st.needs_rollback() or f"`hotfix {command} {run_id}`"
+        return _rollback_call(reason)
     if st.rollback_phase == "finished":
         return None
-    if command == "rollback" or st.rollback_phase is not None or st.needs_rollback():
-        reason = (
-            st.rollback_reason
-            if command == "resume" and st.rollback_reason
-            else f"`hotfix {command} {run_id}` asked to restore the previous version"
-        )
-        return HotfixRollback(), ToolCall(
-            id="recovery_1", tool="hotfix_rollback", args={"reason": reason}
-        )
+    if command == "rollback":
+        if not _changed_production(st):
+            return None
+        return _rollback_call(f"`hotfix rollback {run_id}` asked to restore the previous version")
     unfinished = [
         (label, d) for label, d in st.deployments.items() if f"deploy:{label}" not in st.completed
     ]
@@ -172,6 +217,18 @@ def _call_for(
     _label, details = unfinished[-1]
     args: dict[str, Any] = {"version_ref": details.get("ref"), "strategy": details.get("strategy")}
     return _ResumeDeploy(), ToolCall(id="recovery_1", tool="hotfix_deploy", args=args)
+
+
+def _rollback_call(reason: str) -> tuple[Tool, ToolCall]:
+    return HotfixRollback(), ToolCall(
+        id="recovery_1", tool="hotfix_rollback", args={"reason": reason}
+    )
+
+
+def _changed_production(st: EngineState) -> bool:
+    """Whether the run did anything a rollback could undo."""
+    rolling = any(record["kind"] == "rolling" for record in st.records)
+    return st.baseline is not None or bool(st.flags_before) or rolling
 
 
 def _require_environment(target: Target) -> None:

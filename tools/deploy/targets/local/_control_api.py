@@ -40,6 +40,8 @@ class ControlHandler(Protocol):
 
     def metrics(self, label: str, since: float) -> dict[str, Any]: ...
 
+    def operations_since(self, seq: int) -> dict[str, Any]: ...
+
     def request_shutdown(self) -> None: ...
 
 
@@ -121,6 +123,12 @@ class ControlServer:
                 except ValueError:
                     raise RequestError("since must be a number (epoch seconds)", 400) from None
                 return handler.metrics(label, since)
+            case "GET", "/operations":
+                try:
+                    seq = int((query.get("since") or ["0"])[0])
+                except ValueError:
+                    raise RequestError("since must be an operation number", 400) from None
+                return handler.operations_since(seq)
             case "POST", "/shutdown":
                 return {"ok": True}
             case _:

@@ -109,6 +109,14 @@ class ControlClient:
         """Requests, errors and latencies the router saw for `label` since `since`."""
         return self.call("GET", "/metrics?" + urlencode({"label": label, "since": since}))
 
+    def operations(self, since: int = 0) -> dict[str, Any]:
+        """The changes the environment applied after operation `since`, and the next number.
+
+        Each is `{seq, ts, op: stage|weights|retire, label, weights, changed}`; `changed` is
+        false when the environment found the change already made (an idempotent repeat).
+        """
+        return self.call("GET", "/operations?" + urlencode({"since": since}))
+
     def shutdown(self) -> None:
         """Ask the daemon to stop everything and exit (returns before it has)."""
         self.call("POST", "/shutdown", {})

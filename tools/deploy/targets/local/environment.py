@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.deploy.targets.local._control_api import ControlServer, RequestError
+from tools.deploy.targets.local._oplog import OperationLog
 from tools.deploy.targets.local.router import Router
 from tools.deploy.targets.local.state import (
     ORIGINAL_PYTHONPATH,
@@ -65,6 +66,7 @@ class Environment:
         self._stop = asyncio.Event()
         self._stage_lock = asyncio.Lock()
         self._watchers: set[asyncio.Task[None]] = set()
+        self.operations = OperationLog()
 
     async def run(self) -> int:
         """Serve until asked to stop; the process exit status."""
@@ -122,6 +124,7 @@ class Environment:
             existing = self.records.get(label)
             if existing is not None:
                 if existing.commit == tree.commit and existing.status == "running":
+                    self.operations.record("stage", label, changed=False)
                     return existing.model_dump(mode="json")
                 if self.weights.get(label, 0) > 0:
                     raise RequestError(
@@ -149,6 +152,7 @@ class Environment:
             self._watchers.add(watcher)  # the loop keeps only weak references to tasks
             watcher.add_done_callback(self._watchers.discard)
             self._save()
+            self.operations.record("stage", label)
             log.info("staged %s (%s @ %s) on port %s", label, ref, tree.commit[:12], port)
             return record.model_dump(mode="json")
 
@@ -169,8 +173,10 @@ class Environment:
             self.router.set_weights(checked)
         except ValueError as exc:  # e.g. a version being retired right now
             raise RequestError(str(exc)) from exc
+        changed = _nonzero(checked) != _nonzero(self.weights)
         self.weights = checked
         self._save()
+        self.operations.record("weights", weights=dict(checked), changed=changed)
         log.info("weights now %s", checked)
         return self.snapshot()
 
@@ -186,8 +192,13 @@ class Environment:
         self.records.pop(label, None)
         self.weights.pop(label, None)
         self._save()
+        self.operations.record("retire", label)
         log.info("retired %s (drained: %s, exit code %s)", label, drained, exit_code)
         return {"label": label, "drained": drained, "exit_code": exit_code}
+
+    def operations_since(self, seq: int) -> dict[str, Any]:
+        """The changes this environment applied after operation `seq` (see `_oplog`)."""
+        return self.operations.since(seq)
 
     def metrics(self, label: str, since: float) -> dict[str, Any]:
         window = self.router.metrics.window(label, since)
@@ -237,6 +248,10 @@ class Environment:
 
     def _save(self) -> None:
         write_state(self.paths, self._record())
+
+
+def _nonzero(weights: dict[str, int]) -> dict[str, int]:
+    return {label: value for label, value in weights.items() if value}
 
 
 def _free_port() -> int:
