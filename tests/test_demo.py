@@ -132,6 +132,13 @@ def test_demo_refuses_a_broken_fix_behind_a_feature_flag(tmp_path: Path) -> None
     assert not (tmp_path / "shop").exists()
 
 
+def _alive(pid: int) -> bool:
+    try:
+        return "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()
+    except FileNotFoundError:  # gone between any check and the read
+        return False
+
+
 @pytest.mark.slow
 def test_ctrl_c_during_the_demo_tears_the_environment_down(tmp_path: Path) -> None:
     port = _free_port()
@@ -149,9 +156,7 @@ def test_ctrl_c_during_the_demo_tears_the_environment_down(tmp_path: Path) -> No
         demo.send_signal(signal.SIGINT)
         code = demo.wait(timeout=60)
         left_listening = _listening(port)
-        daemon_alive = Path(f"/proc/{daemon_pid}").exists() and "zombie" not in (
-            Path(f"/proc/{daemon_pid}/status").read_text().lower()
-        )
+        daemon_alive = _alive(daemon_pid)
     finally:
         if demo.poll() is None:
             demo.kill()

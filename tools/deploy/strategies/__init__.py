@@ -69,7 +69,8 @@ async def run_strategy(engine: DeploymentEngine, spec: VersionSpec, name: str) -
         "artifact": spec.artifact,
         "strategy": strategy.name,
     }
-    engine.steps.write(sid, "deploy", "started", started)
+    if sid not in engine.state.in_flight:  # a resumed deployment is already recorded as started
+        engine.steps.write(sid, "deploy", "started", started)
     try:
         await strategy.run(engine, spec)
     except Exception as exc:
