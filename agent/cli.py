@@ -26,6 +26,7 @@ from agent.approvers import Approver, DenyAllApprover, PolicyFileApprover, Termi
 from agent.cli_view import LiveView
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_DENIED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_NOT_DEPLOYED = 4  # the run completed, but its deployment did not end deployed
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Deploy bug fixes and hotfixes to production with minimal risk.")
@@ -131,8 +132,14 @@ def run(
     from handoffs.report import write_outputs
 
     paths = write_outputs(result.run_dir)
+    deployment = (json.loads(paths.json.read_text()).get("deployment") or {}).get("status")
+    # A pipeline must not go green when the fix did not reach production.
+    code = EXIT_OK if result.status == "completed" else EXIT_FAILED
+    if code == EXIT_OK and deployment not in (None, "deployed"):
+        code = EXIT_NOT_DEPLOYED
     if as_json:
-        _emit_json({**result.to_json(), "report": str(paths.markdown),
+        _emit_json({**result.to_json(), "deployment_status": deployment,
+                    "exit_code": code, "report": str(paths.markdown),
                     "report_html": str(paths.html),
                     "handoff": str(paths.handoff) if paths.handoff else None})
     else:
@@ -148,7 +155,7 @@ def run(
             # send: false — offered as a question, never started unasked.
             if offer_handoff(console, result):
                 raise typer.Exit(monitor_after_run(console, result, approve))
-    raise typer.Exit(EXIT_OK if result.status == "completed" else EXIT_FAILED)
+    raise typer.Exit(code)
 
 
 @app.command("tool")

@@ -123,7 +123,7 @@ def test_no_token_or_client_secret_reaches_any_file_of_the_run(deployed: CliRun)
 
 @pytest.mark.slow
 def test_cli_run_of_a_version_failing_in_production_swaps_back(swapped_back: CliRun) -> None:
-    assert swapped_back.proc.returncode == 0, swapped_back.proc.stderr  # rolled back as designed
+    assert swapped_back.proc.returncode == 4, swapped_back.proc.stderr  # completed; not deployed
     deployment = swapped_back.document["deployment"]
     assert deployment["status"] == "rolled_back"
     assert deployment["rollback_verified"] is True
@@ -162,7 +162,7 @@ def test_cli_run_whose_swap_arm_rejects_with_409_stops_there_and_keeps_productio
     with FakeAzure(app, token=TOKEN) as fake:
         run = hotfix_run(tmp_path, fake)
 
-    assert run.proc.returncode == 0, run.proc.stderr
+    assert run.proc.returncode == 4, run.proc.stderr
     line = assert_one_clear_line(run, "409")
     assert "web_apps.begin_swap_slot on shop/slots/staging was rejected by ARM" in line
     assert "swap operation in progress" in line
@@ -211,7 +211,7 @@ def test_cli_run_to_a_missing_slot_it_may_not_create_stops_at_stage(tmp_path: Pa
     with FakeAzure(shop(), token=TOKEN) as fake:
         run = hotfix_run(tmp_path, fake, settings={"create_slot": False})
 
-    assert run.proc.returncode == 0, run.proc.stderr
+    assert run.proc.returncode == 4, run.proc.stderr
     line = assert_one_clear_line(run, "create_slot")
     assert "shop has no deployment slot 'staging' and create_slot is off" in line
     steps, operations = where_it_stopped(run)

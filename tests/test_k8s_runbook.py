@@ -98,7 +98,9 @@ def _git_repo(path: Path, branches: list[str]) -> None:
         git("branch", branch)
 
 
-def hotfix_run(workspace: Path, policy: Path, description: str) -> dict[str, Any]:
+def hotfix_run(
+    workspace: Path, policy: Path, description: str, *, exit_code: int = 0
+) -> dict[str, Any]:
     result = CliRunner().invoke(
         app,
         [
@@ -115,7 +117,7 @@ def hotfix_run(workspace: Path, policy: Path, description: str) -> dict[str, Any
             "--json",
         ],
     )
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == exit_code, result.output
     return json.loads(result.stdout)
 
 
@@ -149,7 +151,9 @@ def test_runbook_rolls_back_a_crash_looping_fix_and_the_report_names_the_revisio
     cluster.behave("shop:v1.4.4", "crash")
     workspace, policy = workspace_for(cluster, tmp_path, monkeypatch)
 
-    document = hotfix_run(workspace, policy, "checkout 500s on empty cart; fix on hotfix/1.4.4")
+    document = hotfix_run(
+        workspace, policy, "checkout 500s on empty cart; fix on hotfix/1.4.4", exit_code=4
+    )  # 4: the run completed, the fix was rolled back
 
     deployment = document["deployment"]
     assert deployment["status"] == "rolled_back"
