@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from agent._loop_safety import refuse_unreadable, settle_after_stop
+from agent._loop_safety import settle_after_stop
 from agent.gate import Gate
 from agent.journal import Journal, ModelTurn, Notice
 from agent.models.base import (
@@ -153,11 +153,10 @@ class AgentLoop:
         self.turns = 0
         self.usage = Usage()
         self._started = 0.0
-        self._unreadable_calls = 0
 
     @property
     def tool_calls(self) -> int:
-        return self._runner.calls_made + self._unreadable_calls
+        return self._runner.calls_made
 
     async def run(self, user_message: str) -> LoopResult:
         """Run until the model answers without tools, or a limit or error stops it."""
@@ -195,9 +194,10 @@ class AgentLoop:
         )
         started = time.monotonic()
         try:
-            response = await asyncio.wait_for(
-                self._model.complete(request), timeout=self._remaining_s()
-            )
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
+            # that arrives as the call completes, and a Ctrl-C must stop the run.
+            async with asyncio.timeout(self._remaining_s()):
+                response = await self._model.complete(request)
         except TimeoutError:
             return NextStepStop(StopReason.WALL_CLOCK, "wall-clock limit hit during a model turn")
         except ModelError as exc:
@@ -232,21 +232,13 @@ class AgentLoop:
         if not tool_uses:
             return NextStepFinalOutput(response.text)
         unreadable = response.invalid_tool_inputs
-        runnable = [b for b in tool_uses if str(b.get("id")) not in unreadable]
+        # Unreadable calls are answered (invalid) whatever the budget; the rest share it.
+        runnable = sum(1 for b in tool_uses if str(b.get("id")) not in unreadable)
         budget = self._limits.max_tool_calls - self.tool_calls
         deadline = self._started + self._limits.wall_clock_s
-        if unreadable:
-            answers = {
-                str(b.get("id")): self._refuse_unreadable(b, unreadable[str(b.get("id"))])
-                for b in tool_uses
-                if str(b.get("id")) in unreadable
-            }
-            if runnable:
-                for block in await self._runner.run_all(runnable, budget=budget, deadline=deadline):
-                    answers[str(block["tool_use_id"])] = block
-            results = [answers[str(b.get("id"))] for b in tool_uses]
-        else:
-            results = await self._runner.run_all(tool_uses, budget=budget, deadline=deadline)
+        results = await self._runner.run_all(
+            tool_uses, budget=budget, deadline=deadline, unreadable=unreadable
+        )
         self.messages.append({"role": "user", "content": results})
         if isinstance(self._model, ToolDataObserver):
             self._model.observe_tool_results(
@@ -255,16 +247,12 @@ class AgentLoop:
                     for r in self._runner.last_records
                 ]
             )
-        if len(runnable) > budget:
+        if runnable > budget:
             return NextStepStop(
                 StopReason.MAX_TOOL_CALLS,
                 f"tool-call limit of {self._limits.max_tool_calls} reached",
             )
         return NextStepRunAgain()
-
-    def _refuse_unreadable(self, block: ContentBlock, reason: str) -> ContentBlock:
-        self._unreadable_calls += 1
-        return refuse_unreadable(block, reason, self._journal, self._redactor, self._on_event)
 
     async def _settle_production(self, step: NextStepStop) -> str:
         return await settle_after_stop(

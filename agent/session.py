@@ -24,6 +24,7 @@ from agent.models.base import ModelClient
 from agent.models.factory import create_model, has_model_credentials
 from agent.policy import Policy
 from agent.redaction import Redactor
+from agent.tool_output import cap_text
 from tools.base import Tool, ToolContext
 from tools.deploy.notify import Notifier, NotifyingApprover, notifier_from_config
 from tools.deploy.settings import normalize_strategy
@@ -278,9 +279,14 @@ def _usage(outcome: LoopResult) -> dict[str, int]:
             "cache_read_tokens": u.cache_read_tokens, "cache_write_tokens": u.cache_write_tokens}
 
 
+_SUMMARY_CHARS = 20_000
+
+
 def _finish(journal: Journal, loop: AgentLoop, reason: StopReason, status: str,
             summary: str) -> None:
     u = loop.usage
+    # The journal keeps a bounded summary; the whole final text is the run's result.
+    summary, _ = cap_text(summary, _SUMMARY_CHARS)
     journal.write(RunFinished(
         status=status, stop_reason=reason.value, turns=loop.turns, tool_calls=loop.tool_calls,
         input_tokens=u.input_tokens, output_tokens=u.output_tokens,

@@ -5,8 +5,9 @@ the model asked. Whatever happens, each call yields exactly one `tool_result` bl
 runs only as validated before the gate, and only when the approval (if any) names exactly
 that call's fingerprint; the gate and the approver work on a copy, so nothing they do can
 change what runs. Whatever the model sends (no id, a repeated id, input that is not an
-object) and whatever breaks while a call is judged (its effect, the gate, the approver),
-that call is answered with the reason and not run; the run goes on.
+object, could not be read, or is too deep or too big) and whatever breaks while a call is
+judged (its effect, the gate, the approver), that call is answered with the reason and not
+run; the run goes on.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from __future__ import annotations
 import asyncio
 import copy
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -25,6 +26,7 @@ from agent.journal import Journal, Notice, ToolFinished, ToolRequested
 from agent.models.base import ContentBlock
 from agent.redaction import Redactor
 from agent.tool_output import cap_text, wrap_untrusted
+from agent.tool_use_ids import ToolUseIds, refuse_oversized
 from tools.base import Effect, Tool, ToolArgs, ToolCall, ToolContext, ToolError
 
 
@@ -83,37 +85,40 @@ class ToolRunner:
         self._redactor = redactor
         self._output_limit = output_limit
         self._on_event = on_event
-        self._turns = 0
-        self._ids: set[str] = set()  # every tool_use id answered in this run
+        self._ids = ToolUseIds(journal)
         self.calls_made = 0
         self.last_records: list[CallRecord] = []
 
     async def run_all(
-        self, tool_uses: list[ContentBlock], *, budget: int, deadline: float
+        self,
+        tool_uses: list[ContentBlock],
+        *,
+        budget: int,
+        deadline: float,
+        unreadable: Mapping[str, str] | None = None,
     ) -> list[ContentBlock]:
         """Results for every `tool_use`, in the order given (`deadline`: time.monotonic()).
 
-        Every block leaves with an id unique in this run, written into the block itself:
-        the loop echoes these same blocks as the assistant turn, so each result names one
-        `tool_use` of that turn, once (the Messages API rejects repeated tool_use ids and a
-        second result for one id). A block without an id gets `call_<turn>_<index>`; one
-        repeating an id already used in this run gets such an id too and is answered "not
-        run": a replayed call must never run twice.
+        Every block leaves with an id unique in this run, written into the block itself
+        (see `ToolUseIds`). `unreadable` maps the ids of blocks whose input the model client
+        could not read to why: those are answered "invalid" in place and never run; they
+        count as calls but, as they cost nothing, take no share of `budget`, which caps how
+        many of the others may run.
         """
-        self._turns += 1
-        # Ids the model sent this turn are its own: a generated id must not take one.
-        sent = {b.get("id") for b in tool_uses if isinstance(b.get("id"), str)}
-        claimed = [self._claim(block, index, sent) for index, block in enumerate(tool_uses)]
+        claimed = self._ids.claim_turn(tool_uses, unreadable or {})
         # Keyed by position, not id: no two calls can ever share (or overwrite) a result.
         records: list[CallRecord | None] = [None] * len(claimed)
         batch: list[tuple[int, _Prepared]] = []
-        for index, (call, refusal) in enumerate(claimed):
-            if index >= budget or time.monotonic() >= deadline:
-                which = "tool-call" if index >= budget else "wall-clock"
-                records[index] = self._finish(
-                    call, "skipped", f"not run: the run's {which} limit was reached"
-                )
-                continue
+        considered = 0  # the calls that count against `budget`
+        for index, (call, refusal, unreadable_input) in enumerate(claimed):
+            if not unreadable_input:
+                considered += 1
+                if considered > budget or time.monotonic() >= deadline:
+                    which = "tool-call" if considered > budget else "wall-clock"
+                    records[index] = self._finish(
+                        call, "skipped", f"not run: the run's {which} limit was reached"
+                    )
+                    continue
             if refusal is not None:
                 self.calls_made += 1
                 records[index] = self._refuse(call, "invalid", refusal)
@@ -135,51 +140,13 @@ class ToolRunner:
 
     async def run_one(self, call: ToolCall) -> CallRecord:
         """Validate, gate and run a single call."""
+        oversized = refuse_oversized(call)
+        if oversized is not None:
+            return self._refuse(oversized[0], "invalid", oversized[1])
         prepared = await self._prepare(call)
         if isinstance(prepared, CallRecord):
             return prepared
         return await self._execute(prepared)
-
-    def _claim(
-        self, block: ContentBlock, index: int, reserved: set[Any]
-    ) -> tuple[ToolCall, str | None]:
-        """The call a block asks for, under a run-unique id; and why not to run it, if so."""
-        sent, name, raw_input = block.get("id"), str(block.get("name", "")), block.get("input")
-        refusal: str | None = None
-        if not isinstance(sent, str) or not sent:
-            call_id = self._fresh_id(f"call_{self._turns}_{index}", reserved)
-            note = f"tool_use {index + 1} of turn {self._turns} ({name}) came without an id"
-        elif sent in self._ids:
-            call_id = self._fresh_id(f"call_{self._turns}_{index}", reserved)
-            note = f"tool_use id {sent!r} ({name}) repeats an id already used in this run"
-            refusal = (
-                f"not run: this tool_use repeats the id {sent!r} of an earlier call in this "
-                "run, so it may be a replay; it was answered under a new id and never run. "
-                "If the call is still needed, send it again."
-            )
-        else:
-            call_id, note = sent, ""
-        self._ids.add(call_id)
-        if call_id != sent:
-            block["id"] = call_id  # the echoed assistant turn names the id we answer
-            self._journal.write(Notice(level="warning", message=f"{note}; id {call_id!r}"))
-        if raw_input is None:
-            raw_input = {}
-        if not isinstance(raw_input, dict):
-            refusal = refusal or (
-                f"not run: the input of a tool_use must be a JSON object, not "
-                f"{type(raw_input).__name__}"
-            )
-            raw_input = {}
-        args = cast(dict[str, Any], raw_input)
-        return ToolCall(id=call_id, tool=name, args=dict(args)), refusal
-
-    def _fresh_id(self, base: str, reserved: set[Any]) -> str:
-        candidate, n = base, 1
-        while candidate in self._ids or candidate in reserved:  # the model may send "call_1_0"
-            n += 1
-            candidate = f"{base}_{n}"
-        return candidate
 
     async def _run_batch(
         self, batch: list[tuple[int, _Prepared]], records: list[CallRecord | None]
@@ -206,15 +173,7 @@ class ToolRunner:
             effect = tool.effect_for(args)
         except Exception as exc:  # fail closed: a call whose effect is unknown never runs
             return self._refuse(call, "error", f"not run: {_failed('effect', exc)}")
-        self._journal.write(
-            ToolRequested(
-                call_id=call.id,
-                tool=call.tool,
-                args=call.args,
-                fingerprint=call.fingerprint,
-                effect=effect.value,
-            )
-        )
+        self._write_requested(call, effect.value)
         self._on_event(
             "tool_requested",
             {"tool": call.tool, "args": self._redactor.value(call.args), "effect": effect.value},
@@ -251,12 +210,29 @@ class ToolRunner:
 
     def _refuse(self, call: ToolCall, status: str, text: str) -> CallRecord:
         """Journal the request of a call that is answered without reaching the gate."""
-        self._journal.write(
-            ToolRequested(
-                call_id=call.id, tool=call.tool, args=call.args, fingerprint=call.fingerprint
-            )
-        )
+        self._write_requested(call, None)
         return self._finish(call, status, text)
+
+    def _write_requested(self, call: ToolCall, effect: str | None) -> None:
+        try:
+            self._journal.write(
+                ToolRequested(
+                    call_id=call.id,
+                    tool=call.tool,
+                    args=call.args,
+                    fingerprint=call.fingerprint,
+                    effect=effect,
+                )
+            )
+        except (ValueError, TypeError, RecursionError) as exc:
+            # Arguments the journal cannot serialise must not end the run; the record
+            # still says which call was asked for, and why its arguments are missing.
+            omitted = {"_omitted": f"arguments not journaled ({type(exc).__name__})"}
+            self._journal.write(
+                ToolRequested(
+                    call_id=call.id, tool=call.tool, args=omitted, fingerprint="", effect=effect
+                )
+            )
 
     async def _execute(self, prepared: _Prepared) -> CallRecord:
         call, tool, auth = prepared.call, prepared.tool, prepared.authorization

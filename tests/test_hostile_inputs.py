@@ -28,12 +28,14 @@ import pytest
 from hostile_counts import missing_references
 from hostile_support import AzureEcho, cli, gated_call, scripted_run, serve
 
-from agent.approvers import ApprovalRequest
+from agent.approvers import ApprovalRequest, DenyAllApprover
 from agent.config import GateConfig, HotfixConfig
 from agent.gate import Gate
 from agent.journal import Journal, read_journal
+from agent.models.scripted import ScriptedModel
 from agent.policy import OVERSIZED_RULE, SECRET_RULE, Policy
 from agent.redaction import Redactor
+from agent.session import SessionOptions, run_session
 from tools.base import Tool, ToolCall, ToolContext, ToolError
 from tools.registry import default_registry
 from tools.web.fetch import FetchArgs, FetchTool
@@ -729,6 +731,9 @@ def test_a_run_whose_model_echoes_a_secret_never_runs_the_command(tmp_path: Path
 
 
 BIG = "A" * 5_000_000
+LARGE = "A" * 200_000  # under the harness's limit on a call's arguments (256 KB)
+TOO_LARGE = "not run: its arguments are too large"
+TOO_DEEP = "not run: its arguments nest more than 64 levels deep"
 DONE = [{"type": "text", "text": "done"}]
 
 
@@ -757,36 +762,40 @@ OVERSIZE_CASES = [
     case("oversize:text-5mb-with-a-tool-call",
          [[{"type": "text", "text": BIG}, _use("readFile", path="app.py")], DONE],
          Ends("completed", ("ok",), "x = 1")),
-    case("oversize:readfile-path-5mb", [[_use("readFile", path=BIG)], DONE],
+    # Arguments under the harness's 256 KB limit reach each tool's own checks...
+    case("oversize:readfile-path-200kb", [[_use("readFile", path=LARGE)], DONE],
          Ends("completed", ("invalid",), "at most 4096 characters")),
-    case("oversize:codebase-query-5mb", [[_use("codebase", query="word " * 1_000_000)], DONE],
+    case("oversize:codebase-query-200kb", [[_use("codebase", query="word " * 40_000)], DONE],
          Ends("completed", ("invalid",), "at most 2000 characters")),
-    case("oversize:fetch-url-5mb", [[_use("fetch", url="http://x.example/?" + BIG)], DONE],
+    case("oversize:fetch-url-200kb", [[_use("fetch", url="http://x.example/?" + LARGE)], DONE],
          Ends("completed", ("invalid",), "at most 16384 characters")),
-    case("oversize:terminal-command-5mb", [[_use("runInTerminal", command="echo " + BIG)], DONE],
+    case("oversize:terminal-command-200kb",
+         [[_use("runInTerminal", command="echo " + LARGE)], DONE],
          Ends("completed", ("denied",), OVERSIZED_RULE, seconds=10)),
     case("oversize:mcp-output-5mb", [[_use("azure_echo", payload="small")], DONE],
          Ends("completed", ("ok",), CAPPED, journal_max=200_000, echo=BIG)),
-    case("oversize:mcp-argument-5mb-echoed", [[_use("azure_echo", payload=BIG)], DONE],
+    case("oversize:mcp-argument-200kb-echoed", [[_use("azure_echo", payload=LARGE)], DONE],
          Ends("completed", ("ok",), CAPPED)),
+    # ...and bigger ones are refused before validation, the gate or the journal see them.
+    case("oversize:terminal-command-5mb", [[_use("runInTerminal", command="echo " + BIG)], DONE],
+         Ends("completed", ("invalid",), TOO_LARGE, journal_max=100_000)),
+    case("oversize:mcp-argument-5mb", [[_use("azure_echo", payload=BIG)], DONE],
+         Ends("completed", ("invalid",), TOO_LARGE, journal_max=100_000)),
     case("oversize:120-tool-calls-past-a-limit-of-50",
          [[{**_use("readFile", path="app.py"), "id": f"r{i}"} for i in range(120)]],
          Ends("max_tool_calls", ("ok", "skipped"), journal_max=1_000_000)),
-    case("oversize:arguments-nested-200-deep", [[_use("azure_echo", payload=_nested(200))], DONE],
+    case("oversize:arguments-nested-60-deep", [[_use("azure_echo", payload=_nested(60))], DONE],
          Ends("completed", ("ok",), "[[[[")),
+    case("oversize:arguments-nested-200-deep", [[_use("azure_echo", payload=_nested(200))], DONE],
+         Ends("completed", ("invalid",), TOO_DEEP)),
     case("oversize:arguments-nested-400-deep", [[_use("azure_echo", payload=_nested(400))], DONE],
-         Ends("completed", ("ok",)),
-         marks=pytest.mark.xfail(strict=True, raises=ValueError, reason=(
-             "tool_runner journals ToolRequested args before validation; pydantic refuses to "
-             "serialise past depth ~300 and the run crashes (owner: agent/tool_runner.py)"))),
+         Ends("completed", ("invalid",), TOO_DEEP)),
+    case("oversize:arguments-nested-500-deep", [[_use("readFile", path=_nested(500))], DONE],
+         Ends("completed", ("invalid",), TOO_DEEP)),
     case("oversize:journal-bounded-for-5mb-final-text", [[{"type": "text", "text": BIG}]],
-         Ends("completed", (), journal_max=1_000_000),
-         marks=pytest.mark.xfail(strict=True, reason=(
-             "run_finished.summary keeps the whole final text (owner: agent/session.py)"))),
+         Ends("completed", (), journal_max=1_000_000)),
     case("oversize:journal-bounded-for-5mb-arguments", [[_use("readFile", path=BIG)], DONE],
-         Ends("completed", ("invalid",), journal_max=1_000_000),
-         marks=pytest.mark.xfail(strict=True, reason=(
-             "tool_requested.args keeps the whole arguments (owner: agent/tool_runner.py)"))),
+         Ends("completed", ("invalid",), TOO_LARGE, journal_max=1_000_000)),
 ]  # fmt: skip
 
 
@@ -812,6 +821,28 @@ def test_oversized_model_output_is_capped_stopped_or_refused(
         assert len(turn["text"]) <= 2_100  # the journal keeps a summary of each model turn
     if ends.journal_max is not None:
         assert session.result.journal_path.stat().st_size <= ends.journal_max
+
+
+@pytest.mark.parametrize("depth", [case("oversize:arguments-nested-100000-deep", 100_000)])
+def test_arguments_nested_past_any_recursion_limit_are_refused_and_the_run_goes_on(
+    tmp_path: Path, depth: int
+) -> None:
+    # Not through `scripted_run`: its json.dumps of the requests would itself recurse.
+    ws = _write(tmp_path, {"app.py": "x = 1\n"})
+    model = ScriptedModel.from_data({"turns": [[_use("readFile", path=_nested(depth))], DONE]})
+    options = SessionOptions(
+        description="deep", workspace=ws, approver=DenyAllApprover(), model_client=model
+    )
+    result = asyncio.run(run_session(options))
+    assert result.stop_reason == "completed", result.detail
+    events = read_journal(result.journal_path)
+    (finished,) = [e for e in events if e["type"] == "tool_finished"]
+    assert (finished["status"], finished["summary"]) == (
+        "invalid",
+        TOO_DEEP + "; send a smaller call",
+    )
+    (requested,) = [e for e in events if e["type"] == "tool_requested"]
+    assert requested["args"] == {"_omitted": "arguments nest more than 64 levels deep"}
 
 
 @pytest.mark.slow

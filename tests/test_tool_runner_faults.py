@@ -9,6 +9,7 @@ the journal recorded, and that no mutation ran more than once or without its app
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,8 @@ from agent.models.base import ModelRequest, ModelResponse
 from agent.models.scripted import ScriptedModel
 from agent.policy import Policy, Verdict
 from agent.redaction import Redactor
+from agent.tool_runner import ToolRunner
+from agent.tool_use_ids import MAX_ARGUMENT_BYTES
 from tools.base import Effect, Tool, ToolArgs, ToolCall, ToolContext, ToolResult
 
 RAN = "ran"  # ToolContext.extras key: the list of (tool, args) that really executed
@@ -96,7 +99,9 @@ class ApproveAll:
 class RawScriptedModel(ScriptedModel):
     """Scripted turns where id `NOID...` means "no id" and `{"raw": v}` means input `v`.
 
-    The script format (rightly) refuses both; a model behind a buggy proxy may not.
+    The script format (rightly) refuses both; a model behind a buggy proxy may not. Input
+    `{"unreadable": why}` stands for input the model client could not read (as it reports
+    it: an empty input, and `why` in `invalid_tool_inputs`).
     """
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
@@ -106,6 +111,8 @@ class RawScriptedModel(ScriptedModel):
                 del block["id"]
             if set(block["input"]) == {"raw"}:
                 block["input"] = block["input"]["raw"]
+            elif set(block["input"]) == {"unreadable"}:
+                response.invalid_tool_inputs[block["id"]] = block["input"].pop("unreadable")
         return response
 
 
@@ -329,3 +336,99 @@ def test_input_that_is_not_an_object_is_refused_not_run_with_defaults(tmp_path: 
     assert peek["is_error"] and "not str" in peek["content"]
     assert run.ran == [] and run.approver.asked == []
     assert run.finished() == {"e1": "invalid", "p1": "invalid"}
+
+
+def _nested(depth: int) -> Any:
+    value: Any = 1
+    for _ in range(depth):
+        value = {"n": value}
+    return value
+
+
+def test_arguments_nested_too_deep_for_any_recursion_are_refused_and_journaled_as_a_placeholder(
+    tmp_path: Path,
+) -> None:
+    # 100 000 levels: far past what copy.deepcopy, json and pydantic can recurse through.
+    run = _run(tmp_path, [[use("edit", "e1", name=_nested(100_000)), use("peek", "p1")]])
+    deep, peek = run.results(1)
+    assert deep["is_error"] and "nest more than 64 levels deep" in deep["content"]
+    assert not peek["is_error"]
+    assert run.ran == [("peek", {"name": "x", "n": 0})] and run.approver.asked == []
+    assert run.finished() == {"e1": "invalid", "p1": "ok"}
+    (requested,) = run.of_type("tool_requested", "e1")
+    assert requested["args"] == {"_omitted": "arguments nest more than 64 levels deep"}
+    assert run.result.tool_calls == 2
+
+
+def test_oversized_arguments_are_refused_and_only_a_placeholder_reaches_the_journal(
+    tmp_path: Path,
+) -> None:
+    size = 2 * MAX_ARGUMENT_BYTES
+    run = _run(tmp_path, [[use("edit", "e1", name="A" * size)]])
+    (result,) = run.results(1)
+    assert result["is_error"] and "arguments are too large" in result["content"]
+    assert run.ran == [] and run.approver.asked == []
+    assert run.finished() == {"e1": "invalid"}
+    assert run.of_type("gate_decision", "e1") == []
+    (requested,) = run.of_type("tool_requested", "e1")
+    assert set(requested["args"]) == {"_omitted"}
+    serialized = len(json.dumps({"name": "A" * size}))
+    assert requested["args"]["_omitted"] == (
+        f"arguments are too large: {serialized} bytes (at most {MAX_ARGUMENT_BYTES})"
+    )
+    assert sum(len(str(e)) for e in run.events) < 20_000
+
+
+def test_unreadable_calls_are_answered_in_place_by_the_runner_and_count_as_calls(
+    tmp_path: Path,
+) -> None:
+    turn = [
+        use("peek", "p1"),
+        use("edit", "e1", unreadable="its input is not valid JSON"),
+        use("edit", "e2", n=2),
+    ]
+    run = _run(tmp_path, [turn])
+    assert [r["is_error"] for r in run.results(1)] == [False, True, False]
+    assert run.results(1)[1]["content"] == (
+        "not run: the call to edit could not be read: its input is not valid JSON. Send it "
+        "again with its complete arguments as one JSON object."
+    )
+    assert run.ran == [("peek", {"name": "x", "n": 0}), ("edit", {"name": "x", "n": 2})]
+    assert run.finished() == {"p1": "ok", "e1": "invalid", "e2": "ok"}
+    assert [e["args"] for e in run.of_type("tool_requested", "e1")] == [{}]
+    assert run.of_type("gate_decision", "e1") == []
+    assert run.result.tool_calls == 3
+
+
+def test_a_single_call_with_oversized_arguments_is_refused_before_the_gate(
+    tmp_path: Path,
+) -> None:
+    redactor = Redactor()
+    approver = ApproveAll()
+    ran: list[tuple[str, dict[str, Any]]] = []
+    with Journal.create(tmp_path, redactor, run_id="one") as journal:
+        ctx = ToolContext(
+            workspace=tmp_path,
+            config=HotfixConfig(),
+            redactor=redactor,
+            journal=journal,
+            run_id=journal.run_id,
+            extras={RAN: ran},
+        )
+        runner = ToolRunner(
+            tools=[Edit()],
+            gate=Gate(Policy(redactor=redactor), approver, journal, redactor),
+            ctx=ctx,
+            journal=journal,
+            redactor=redactor,
+            output_limit=10_000,
+            on_event=lambda _kind, _data: None,
+        )
+        call = ToolCall(id="c1", tool="edit", args={"name": _nested(1_000)})
+        record = asyncio.run(runner.run_one(call))
+    assert (record.status, record.ran) == ("invalid", False)
+    assert "nest more than 64 levels deep" in record.text
+    assert ran == [] and approver.asked == []
+    kinds = [(e["type"], e.get("args")) for e in read_journal(journal.path)]
+    omitted = {"_omitted": "arguments nest more than 64 levels deep"}
+    assert ("tool_requested", omitted) in kinds and ("gate_decision", None) not in kinds
