@@ -1,10 +1,11 @@
 """The `hotfix` command line.
 
-Exit codes: 0 the run did its job (completed; for deployments also "rolled back as
-designed"); 1 the run ended without completing (limit hit, model or tool failure);
-2 bad input (usage, config, agent definition, arguments); 3 a required approval was denied;
-130 interrupted by SIGINT (Ctrl-C), 143 by SIGTERM — `run` and `demo` first settle production
-(roll back an unpromoted candidate that has traffic) and journal what they did.
+Exit codes: 0 the run did its job (and a deployment it made ended deployed); 4 `run`
+completed but its deployment did not end deployed (failed, rolled back); 1 the run ended
+without completing (limit hit, model or tool failure); 2 bad input (usage, config, agent
+definition, arguments); 3 a required approval was denied; 130 interrupted by SIGINT (Ctrl-C),
+143 by SIGTERM — `run` and `demo` first settle production (roll back an unpromoted
+candidate that has traffic) and journal what they did.
 """
 
 from __future__ import annotations
@@ -147,6 +148,8 @@ def run(
                       f"· {result.turns} turns · {result.tool_calls} tool calls")
         if result.final_text:
             console.print(result.final_text, highlight=False, markup=False)
+        if code == EXIT_NOT_DEPLOYED:
+            console.print(f"[bold]not deployed[/]: the deployment ended {deployment}")
         console.print(f"report: {paths.markdown}\njournal: {result.journal_path}")
         if result.handoffs:
             from agent.cli_monitor import monitor_after_run
