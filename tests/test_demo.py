@@ -148,10 +148,13 @@ def test_ctrl_c_during_the_demo_tears_the_environment_down(tmp_path: Path) -> No
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
+        # The daemon writes state.json just after its router starts listening: wait for both.
         deadline = time.monotonic() + 60
-        while not _listening(port) and time.monotonic() < deadline and demo.poll() is None:
+        while time.monotonic() < deadline and demo.poll() is None:
+            if _listening(port) and state.exists():
+                break
             time.sleep(0.05)
-        assert _listening(port), "production never came up"
+        assert _listening(port) and state.exists(), "production never came up"
         daemon_pid = json.loads(state.read_text())["pid"]
         demo.send_signal(signal.SIGINT)
         code = demo.wait(timeout=60)
