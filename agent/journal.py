@@ -3,10 +3,15 @@
 Every event is redacted, serialised on one line, written and fsync'd before `write`
 returns, so a crash right after loses nothing that was reported as done. Readers tolerate a
 torn last line (the one a crash can leave behind).
+
+One process at a time writes a run: the journal holds an exclusive `flock` on its file for
+as long as it is open, so `hotfix resume RUN` cannot drive a deployment the original process
+is still driving. The kernel drops the lock when its holder dies, even by SIGKILL.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import secrets
@@ -23,6 +28,10 @@ from agent.redaction import Redactor
 
 SCHEMA_VERSION = 1
 JOURNAL_NAME = "journal.jsonl"
+
+
+class JournalBusy(Exception):
+    """Another open journal (normally another process) is writing this run."""
 
 
 class Event(BaseModel):
@@ -145,9 +154,9 @@ class Journal:
         self._redactor = redactor
         self._lock = threading.Lock()
         path.parent.mkdir(parents=True, exist_ok=True)
-        _drop_torn_tail(path)
+        self._fd = _open_exclusively(path, run_id)
+        _drop_torn_tail(path)  # only once the lock is ours: another writer's line may be mid-way
         self._seq = _last_seq(path)
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         self._listeners: list[Callable[[dict[str, Any]], None]] = []
 
     @classmethod
@@ -188,6 +197,41 @@ class Journal:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _open_exclusively(path: Path, run_id: str) -> int:
+    """Open `path` for appending under an exclusive lock, or raise `JournalBusy`."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = _lock_holder(fd)
+        os.close(fd)
+        who = f"process {holder}" if holder else "another process"
+        raise JournalBusy(
+            f"run {run_id} is still being driven by {who}; stop it first (Ctrl-C settles "
+            "production) or wait for it to finish"
+        ) from None
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _lock_holder(fd: int) -> int | None:
+    """The pid holding the flock on `fd`'s file, from /proc/locks (Linux); None if unknown."""
+    stat = os.fstat(fd)
+    inode = f"{os.major(stat.st_dev):02x}:{os.minor(stat.st_dev):02x}:{stat.st_ino}"
+    try:
+        lines = Path("/proc/locks").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        fields = line.split()
+        # "1: FLOCK  ADVISORY  WRITE 4242 08:01:131090 0 EOF" ("->" marks a waiter)
+        if len(fields) >= 6 and fields[1] == "FLOCK" and fields[5] == inode:
+            return int(fields[4]) if fields[4].isdigit() else None
+    return None
 
 
 def read_journal(path: Path) -> list[dict[str, Any]]:

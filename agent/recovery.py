@@ -19,7 +19,7 @@ from typing import Any, Literal
 from agent.approvers import Approver
 from agent.config import HotfixConfig, load_config
 from agent.gate import Gate
-from agent.journal import JOURNAL_NAME, Journal, Notice, RunFinished, read_journal
+from agent.journal import JOURNAL_NAME, Journal, JournalBusy, Notice, RunFinished, read_journal
 from agent.policy import Policy
 from agent.redaction import Redactor
 from agent.runs import find_run
@@ -98,16 +98,24 @@ async def recover_run(
     """Roll back (`rollback`) or finish (`resume`) the run `run_id` from its journal.
 
     Raises:
-        RecoveryError: the run is unknown or its environment no longer runs.
+        RecoveryError: the run is unknown, another process still drives it, or its
+            environment no longer runs.
     """
     root, run_dir = _locate(workspace, run_id)
     config = load_config(root, config_path)
-    target = target or build_target(config, root)
-    _require_environment(target)
     redactor = build_redactor(config)
     path = run_dir / JOURNAL_NAME
+    try:  # first: while another process drives the run, nothing else may touch production
+        journal = Journal(path, redactor, run_dir.name)  # cuts a torn last line
+    except JournalBusy as exc:
+        raise RecoveryError(str(exc)) from None
+    try:
+        target = target or build_target(config, root)
+        _require_environment(target)
+    except BaseException:
+        journal.close()
+        raise
     already_finished = any(r.get("type") == "run_finished" for r in read_journal(path))
-    journal = Journal(path, redactor, run_dir.name)  # cuts a torn last line
     # Webhooks and change windows apply as in the run itself (agent.session.run_session).
     notifier = notifier_from_config(config, journal, redactor, service=root.name)
     try:

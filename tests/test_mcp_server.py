@@ -428,6 +428,10 @@ def test_a_restarted_server_resumes_the_chat_rollout_its_predecessor_left_open(
             await chat.call(job, "hotfix_verify", {"label": "v1.4.3"})
             await chat.call(job, "hotfix_shift_traffic", {"label": "v1.4.3", "percent": 100})
             group.cancel_scope.cancel()
+        # Its death released the journal's lock (the kernel does that for a real process).
+        crashed = chat._run  # pyright: ignore[reportPrivateUsage]
+        assert crashed is not None
+        crashed.journal.close()
 
     async def next_server() -> CallToolResult:
         async with Client(build_server(options), mode="legacy",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -11,7 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,8 +76,9 @@ def _wait_for_shift(workspace: Path, timeout_s: float = 60.0) -> str:
     raise AssertionError("the deployment never reached a traffic shift")
 
 
-@pytest.fixture
-def killed(tmp_path: Path) -> Iterator[Killed]:
+@contextlib.contextmanager
+def _mid_rollout(tmp_path: Path) -> Generator[tuple[Killed, subprocess.Popen[bytes]]]:
+    """A demo production and a `hotfix run` that has shifted traffic and is baking."""
     port = _free_port()
     repo = prepare_workspace(DemoOptions(port=port, directory=tmp_path / "shop"))
     policy = write_demo_policy(repo.path)
@@ -90,12 +92,42 @@ def killed(tmp_path: Path) -> Iterator[Killed]:
         )  # fmt: skip
         try:
             run_id = _wait_for_shift(repo.path)
+            yield Killed(repo.path, policy, port, run_id, target), proc
         finally:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait()
-        yield Killed(repo.path, policy, port, run_id, target)
+            if proc.poll() is None:
+                os.kill(proc.pid, signal.SIGKILL)
+                proc.wait()
     finally:
         shutdown_environment(target.state_dir)
+
+
+@pytest.fixture
+def killed(tmp_path: Path) -> Iterator[Killed]:
+    with _mid_rollout(tmp_path) as (run, proc):
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        yield run
+
+
+@pytest.mark.slow
+def test_a_run_still_alive_cannot_be_rolled_back_or_resumed_from_another_process(
+    tmp_path: Path,
+) -> None:
+    with _mid_rollout(tmp_path) as (run, proc):
+        os.kill(proc.pid, signal.SIGSTOP)  # hung, but alive: it still drives its rollout
+        before, weights = run.events(), run.weights()
+        for command in ("rollback", "resume"):
+            code, doc = run.hotfix(command, run.run_id, "--approve", f"policy:{run.policy}")
+            assert code == 2, doc
+            assert f"still being driven by process {proc.pid}" in doc["error"]
+        assert run.events() == before  # not a line appended, not a torn tail cut
+        assert run.weights() == weights
+
+        os.kill(proc.pid, signal.SIGKILL)  # its lock dies with it
+        proc.wait()
+        code, doc = run.hotfix("rollback", run.run_id, "--approve", f"policy:{run.policy}")
+    assert code == 0, doc
+    assert doc["status"] == "rolled_back" and doc["production"]["healthy"] is True
 
 
 def _production_answers(port: int) -> int:

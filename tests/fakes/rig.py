@@ -26,6 +26,7 @@ class Rig:
     clock: FakeClock
     journal_path: Path
     settings: StrategySettings
+    journal: Journal
 
     def steps(self) -> list[tuple[str, str]]:
         """(step_id, phase) of every step event in the journal, in order."""
@@ -37,6 +38,7 @@ class Rig:
 
     def resume(self, flags: FlagStore | None = None) -> DeploymentEngine:
         """A new engine rebuilt from the journal, as after a crash (same target)."""
+        self.journal.close()  # the crashed process's lock on the journal died with it
         return DeploymentEngine.resume(
             self.journal_path,
             self.target,
@@ -73,4 +75,4 @@ def make_rig(
         sleep=clock.sleep,
         flags=flags,
     )
-    return Rig(engine, target, verifier, clock, path, settings)
+    return Rig(engine, target, verifier, clock, path, settings, journal)
