@@ -1,7 +1,8 @@
 """The `hotfix` command line.
 
-Exit codes: 0 the run did its job (and a deployment it made ended deployed); 4 `run`
-completed but its deployment did not end deployed (failed, rolled back); 1 the run ended
+Exit codes: 0 the run did its job (the fix is deployed, or the agent had no deployment
+tools); 4 `run` completed but the fix is not in production (its deployment failed or was
+rolled back, or none was made); 1 the run ended
 without completing (limit hit, model or tool failure); 2 bad input (usage, config, agent
 definition, arguments); 3 a required approval was denied; 130 interrupted by SIGINT (Ctrl-C),
 143 by SIGTERM — `run` and `demo` first settle production (roll back an unpromoted
@@ -133,10 +134,11 @@ def run(
     from handoffs.report import write_outputs
 
     paths = write_outputs(result.run_dir)
-    deployment = (json.loads(paths.json.read_text()).get("deployment") or {}).get("status")
-    # A pipeline must not go green when the fix did not reach production.
+    deployment = paths.deployment_status
+    # A pipeline must not go green when the fix did not reach production, whether its
+    # deployment ended badly or an agent that could deploy never made one.
     code = EXIT_OK if result.status == "completed" else EXIT_FAILED
-    if code == EXIT_OK and deployment not in (None, "deployed"):
+    if code == EXIT_OK and deployment != "deployed" and (result.could_deploy or deployment):
         code = EXIT_NOT_DEPLOYED
     if as_json:
         _emit_json({**result.to_json(), "deployment_status": deployment,
@@ -149,7 +151,8 @@ def run(
         if result.final_text:
             console.print(result.final_text, highlight=False, markup=False)
         if code == EXIT_NOT_DEPLOYED:
-            console.print(f"[bold]not deployed[/]: the deployment ended {deployment}")
+            ended = f"the deployment ended {deployment}" if deployment else "no deployment was made"
+            console.print(f"[bold]not deployed[/]: {ended}")
         console.print(f"report: {paths.markdown}\njournal: {result.journal_path}")
         if result.handoffs:
             from agent.cli_monitor import monitor_after_run
@@ -198,6 +201,7 @@ def tools_command(
     from agent.config import load_config
     from agent.definitions import find_definition
     from tools.mcp_bridge import BridgeError, discover_tools
+    from tools.mcp_bridge.settings import server_aliases
     from tools.registry import default_registry
 
     with exit_on_bad_input(as_json, BridgeError):
@@ -206,7 +210,8 @@ def tools_command(
         # Tools of the MCP servers in hotfix.toml (the Azure MCP server) are listed too.
         servers = load_config(root).mcp.servers
         bridged = asyncio.run(discover_tools(servers, cwd=root)) if servers else []
-        selected, notices = default_registry(bridged).select(definition.tools)
+        registry = default_registry(bridged, server_aliases(servers))
+        selected, notices = registry.select(definition.tools)
     rows: list[dict[str, Any]] = [
         {"name": t.name, "aliases": list(t.aliases), "effect": t.effect.value,
          "source": t.source, "description": t.description.strip().splitlines()[0]}

@@ -33,6 +33,7 @@ from tools.deploy.targets.factory import build_target
 from tools.deploy.tools import DeploySession, open_deploy_session
 from tools.deploy.verifier import Verifier
 from tools.deploy.windows import window_guard_from_config
+from tools.mcp_bridge.settings import server_aliases
 from tools.mcp_bridge.tools import GATE_KEY
 from tools.registry import ToolRegistry, default_registry
 
@@ -87,6 +88,7 @@ class RunResult:
     notices: list[str]
     handoffs: list[Handoff]
     extras: dict[str, Any] = field(default_factory=dict[str, Any])
+    could_deploy: bool = False  # the agent had the deployment tools
 
     @property
     def journal_path(self) -> Path:
@@ -143,7 +145,8 @@ async def _run(options: SessionOptions, workspace: Path, config: HotfixConfig,
                bridged: list[Tool]) -> RunResult:
     redactor = build_redactor(config)
     definition = find_definition(options.agent, [workspace / ".github" / "agents"])
-    registry = default_registry([*options.extra_tools, *bridged])
+    registry = default_registry([*options.extra_tools, *bridged],
+                                server_aliases(config.mcp.servers))
     tools, notices = select_tools(definition, registry)
     if options.model_client is not None:
         model: ModelClient = options.model_client
@@ -204,7 +207,7 @@ async def _run(options: SessionOptions, workspace: Path, config: HotfixConfig,
         detail=outcome.detail, turns=outcome.turns, tool_calls=outcome.tool_calls,
         model=model.model_id, usage=_usage(outcome), notices=notices,
         handoffs=definition.handoffs if outcome.completed else [],
-        extras=_deployment_extras(deploy_session),
+        extras=_deployment_extras(deploy_session), could_deploy=deploy_session is not None,
     )
 
 

@@ -31,12 +31,13 @@ MONITORING_AGENT = "post-fix-monitoring"
 
 @dataclass(frozen=True)
 class ReportPaths:
-    """Where the run's report files are."""
+    """Where the run's report files are, and how the run's deployment ended."""
 
     markdown: Path
     json: Path
     html: Path
     handoff: Path | None
+    deployment_status: str | None = None  # None: the run made no deployment
 
 
 def write_outputs(run_dir: Path) -> ReportPaths:
@@ -50,7 +51,8 @@ def write_outputs(run_dir: Path) -> ReportPaths:
     paths = write_documents(run_dir, doc, facts)
     handoff = run_dir / "handoff.json"
     _write_text(handoff, build_handoff(doc, facts).model_dump_json(indent=2) + "\n")
-    return ReportPaths(paths.markdown, paths.json, paths.html, handoff)
+    status = doc.deployment.status if doc.deployment else None
+    return ReportPaths(paths.markdown, paths.json, paths.html, handoff, status)
 
 
 def write_documents(run_dir: Path, doc: ReportDocument, facts: RunFacts) -> ReportPaths:

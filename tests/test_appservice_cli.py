@@ -187,7 +187,7 @@ def test_cli_run_with_a_credential_arm_rejects_changes_nothing_and_says_log_in(
     with FakeAzure(shop(), token="a-token-only-the-real-tenant-would-issue") as fake:
         run = hotfix_run(tmp_path, fake)
 
-    assert run.proc.returncode == 0, run.proc.stderr
+    assert run.proc.returncode == 4, run.proc.stderr  # completed; the fix is not in production
     line = assert_one_clear_line(run, "401")
     assert line.startswith("Not deployed:")
     assert "the Azure credential was not accepted — log in again" in line

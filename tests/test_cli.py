@@ -41,7 +41,7 @@ def test_scripted_run_investigates_a_real_directory_and_journals_every_call(shop
     script = ROOT / "examples" / "scripted" / "investigate.json"
     result = hotfix("run", "checkout returns 500 on an empty cart", "--model",
                     f"scripted:{script}", "--workspace", str(shop), "--approve", "deny", "--json")
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 4, result.stderr  # investigated only: nothing was deployed
     document = as_json(result)
     assert document["status"] == "completed"
     assert document["turns"] == 3
@@ -76,12 +76,36 @@ def test_deny_all_approver_executes_none_of_the_non_read_tools(shop: Path, tmp_p
     script.write_text(json.dumps({"turns": [turn, [{"type": "text", "text": "done"}]]}))
     result = hotfix("run", "deploy main", "--model", f"scripted:{script}", "--workspace",
                     str(shop), "--approve", "deny", "--json")
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 4, result.stderr  # completed, but nothing reached production
+    assert as_json(result)["deployment_status"] is None
     events = read_journal(Path(as_json(result)["journal"]))
     finished = {e["tool"]: e["status"] for e in events if e["type"] == "tool_finished"}
     assert finished == {t["name"]: "denied" for t in mutating}
     assert not any(e["type"] == "step" for e in events)  # the engine never moved
     assert not (shop / "ran-terminal").exists()
+
+
+def test_a_run_that_could_deploy_but_made_no_deployment_exits_4(
+    shop: Path, tmp_path: Path
+) -> None:
+    script = tmp_path / "talk.json"
+    script.write_text(json.dumps({"turns": [[{"type": "text", "text": "looks fine to me"}]]}))
+    agents = shop / ".github" / "agents"
+    agents.mkdir(parents=True)
+    (agents / "reader.agent.md").write_text(
+        "---\nname: Reader\ndescription: reads code\ntools: ['codebase', 'readFile']\n---\n"
+        "You read code.\n"
+    )
+    common = ["--model", f"scripted:{script}", "--workspace", str(shop), "--json"]
+
+    deployer = hotfix("run", "deploy hotfix/1.4.3", *common)
+    reader = hotfix("run", "where is checkout?", "--agent", "reader", *common)
+
+    assert deployer.returncode == 4, deployer.stderr  # a pipeline must not go green
+    assert as_json(deployer)["status"] == "completed"
+    assert as_json(deployer)["deployment_status"] is None
+    assert reader.returncode == 0, reader.stderr  # nothing to deploy with: its job is done
+    assert as_json(reader)["deployment_status"] is None
 
 
 @pytest.mark.parametrize("command", ["rm -fr /", "rm -rf /", "sudo rm -r -f /"])
