@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,8 @@ from mcp_tiny.harness import ApproveAll, bridged
 
 from tools.base import Effect
 from tools.mcp_bridge import BridgedTool, BridgeError, McpBridge
+
+HOTFIX = str(Path(sys.executable).parent / "hotfix")
 
 
 @pytest.mark.slow
@@ -75,3 +79,40 @@ def test_without_a_gate_an_elicitation_is_declined() -> None:
     )
 
     assert result.action == "decline"
+
+
+@pytest.mark.slow
+def test_a_configured_servers_aliases_select_its_tools_in_agent_definitions(
+    tmp_path: Path,
+) -> None:
+    config = tiny_config(tmp_path, name="ops", aliases=["mcp_acme_ops"])
+    workspace = tmp_path / "ws"
+    agents = workspace / ".github" / "agents"
+    agents.mkdir(parents=True)
+    (workspace / "hotfix.toml").write_text(
+        "[[mcp.servers]]\n"
+        f"name = {json.dumps(config.name)}\n"
+        f"command = {json.dumps(config.command)}\n"
+        f"aliases = {json.dumps(config.aliases)}\n"
+        f"home = {json.dumps(config.home)}\n"
+    )
+    for slug, pattern in (("by-alias", "mcp_acme_ops/*"), ("unknown", "mcp_other/*")):
+        (agents / f"{slug}.agent.md").write_text(
+            f"---\nname: {slug}\ndescription: x\ntools: ['{pattern}']\n---\nx\n"
+        )
+
+    def tools_of(agent: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [HOTFIX, "tools", "--agent", agent, "--workspace", str(workspace), "--json"],
+            capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+
+    selected, unknown = tools_of("by-alias"), tools_of("unknown")
+
+    assert selected.returncode == 0, selected.stderr
+    listed = json.loads(selected.stdout)["tools"]
+    assert {tool["source"] for tool in listed} == {"ops"}
+    assert "ops_group_list" in {tool["name"] for tool in listed}
+    assert unknown.returncode == 2
+    assert "mcp_other/*" in json.loads(unknown.stdout)["error"]
+    assert "ops/*" in json.loads(unknown.stdout)["error"]  # the configured server is named

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from tools.base import Tool
 
@@ -52,9 +52,18 @@ class UnknownToolError(Exception):
 class ToolRegistry:
     """All tools available to a session, by model-facing name and by alias."""
 
-    def __init__(self, tools: Iterable[Tool]) -> None:
+    def __init__(
+        self, tools: Iterable[Tool], server_aliases: Mapping[str, str] | None = None
+    ) -> None:
+        """Args:
+        tools: Every tool of the session.
+        server_aliases: `server/*` names for configured MCP servers (alias -> server name),
+            besides the built-in ones; each server named here is known even without tools.
+        """
         self._tools: dict[str, Tool] = {}
         self._by_alias: dict[str, Tool] = {}
+        self._server_aliases = {**SERVER_ALIASES, **(server_aliases or {})}
+        self._known_servers = KNOWN_SERVERS | set(self._server_aliases.values())
         for tool in tools:
             self.add(tool)
 
@@ -86,7 +95,7 @@ class ToolRegistry:
                 raise UnknownToolError(
                     f"unknown tool {pattern!r}; known tools: "
                     + ", ".join(sorted(self._tools)) + "; tool sets: " + ", ".join(TOOL_SETS)
-                    + "; servers: " + ", ".join(f"{s}/*" for s in sorted(KNOWN_SERVERS))
+                    + "; servers: " + ", ".join(f"{s}/*" for s in sorted(self._known_servers))
                 )
             if not matched:
                 notices.append(f"{pattern}: no tools from that server in this configuration")
@@ -96,9 +105,9 @@ class ToolRegistry:
     def _match(self, pattern: str) -> list[Tool] | None:
         if pattern.endswith("/*"):
             server = pattern[:-2]
-            server = SERVER_ALIASES.get(server, server)
+            server = self._server_aliases.get(server, server)
             tools = [tool for tool in self._tools.values() if tool.source == server]
-            if tools or server in KNOWN_SERVERS:
+            if tools or server in self._known_servers:
                 return tools
             return None
         if pattern in TOOL_SETS:
@@ -119,6 +128,8 @@ def builtin_tools() -> list[Tool]:
     return found
 
 
-def default_registry(extra: Iterable[Tool] = ()) -> ToolRegistry:
+def default_registry(
+    extra: Iterable[Tool] = (), server_aliases: Mapping[str, str] | None = None
+) -> ToolRegistry:
     """The built-in tools plus `extra` (for example tools bridged from MCP servers)."""
-    return ToolRegistry([*builtin_tools(), *extra])
+    return ToolRegistry([*builtin_tools(), *extra], server_aliases)

@@ -7,6 +7,7 @@ with `--mode all` and namespace filters, so that every tool carries its own hint
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -63,6 +64,11 @@ class McpConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     servers: list[McpServerConfig] = Field(default_factory=list[McpServerConfig])
+
+
+def server_aliases(configs: Iterable[McpServerConfig]) -> dict[str, str]:
+    """The `server/*` names agent definitions may use for `configs`: alias -> server name."""
+    return {alias: config.name for config in configs for alias in (config.name, *config.aliases)}
 
 
 def azure_server(
