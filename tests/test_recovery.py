@@ -109,36 +109,33 @@ def killed(tmp_path: Path) -> Iterator[Killed]:
         yield run
 
 
-@pytest.mark.slow
-def test_a_run_still_alive_cannot_be_rolled_back_or_resumed_from_another_process(
-    tmp_path: Path,
-) -> None:
-    with _mid_rollout(tmp_path) as (run, proc):
-        os.kill(proc.pid, signal.SIGSTOP)  # hung, but alive: it still drives its rollout
-        before, weights = run.events(), run.weights()
-        for command in ("rollback", "resume"):
-            code, doc = run.hotfix(command, run.run_id, "--approve", f"policy:{run.policy}")
-            assert code == 2, doc
-            assert f"still being driven by process {proc.pid}" in doc["error"]
-        assert run.events() == before  # not a line appended, not a torn tail cut
-        assert run.weights() == weights
-
-        os.kill(proc.pid, signal.SIGKILL)  # its lock dies with it
-        proc.wait()
-        code, doc = run.hotfix("rollback", run.run_id, "--approve", f"policy:{run.policy}")
-    assert code == 0, doc
-    assert doc["status"] == "rolled_back" and doc["production"]["healthy"] is True
-
-
 def _production_answers(port: int) -> int:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/products", timeout=5) as response:
         return response.status
 
 
 @pytest.mark.slow
-def test_rollback_after_kill_9_restores_the_previous_version_through_the_gate(
-    killed: Killed,
+def test_rollback_waits_for_the_run_to_die_then_restores_the_previous_version_through_the_gate(
+    tmp_path: Path,
 ) -> None:
+    with _mid_rollout(tmp_path) as (killed, proc):
+        # Hung, but alive: it still drives its rollout, so nobody else may.
+        os.kill(proc.pid, signal.SIGSTOP)
+        before, weights = killed.events(), killed.weights()
+        approve = f"policy:{killed.policy}"
+        for command in ("rollback", "resume"):
+            code, doc = killed.hotfix(command, killed.run_id, "--approve", approve)
+            assert code == 2, doc
+            assert f"still being driven by process {proc.pid}" in doc["error"]
+        assert killed.events() == before  # not a line appended, not a torn tail cut
+        assert killed.weights() == weights
+
+        os.kill(proc.pid, signal.SIGKILL)  # its lock on the journal dies with it
+        proc.wait()
+        _rolled_back_through_the_gate(killed)
+
+
+def _rolled_back_through_the_gate(killed: Killed) -> None:
     assert _production_answers(killed.port) == 200  # production outlived the killed CLI
     assert "v1.4.3" in killed.weights()
 
