@@ -239,10 +239,11 @@ def policy_explain(
 ) -> None:
     """Say whether the gate would allow, ask about, or deny a call, and which rule decided."""
     from agent.single_call import explain_call
+    from tools.mcp_bridge import BridgeError
 
-    with exit_on_bad_input(as_json):
-        verdict = explain_call(tool, parse_json_args(args), workspace=workspace,
-                               config_path=config)
+    with exit_on_bad_input(as_json, BridgeError):
+        verdict = asyncio.run(explain_call(tool, parse_json_args(args), workspace=workspace,
+                                           config_path=config))
     if as_json:
         _emit_json({"decision": verdict.decision.value, "rule": verdict.rule,
                     "reason": verdict.reason})

@@ -13,7 +13,7 @@ from mcp_tiny import tiny_config
 from mcp_tiny.harness import ApproveAll, bridged
 
 from tools.base import Effect
-from tools.mcp_bridge import BridgedTool, BridgeError, McpBridge
+from tools.mcp_bridge import BridgedTool, BridgeError, McpBridge, McpServerConfig
 
 HOTFIX = str(Path(sys.executable).parent / "hotfix")
 
@@ -85,29 +85,18 @@ def test_without_a_gate_an_elicitation_is_declined() -> None:
 def test_a_configured_servers_aliases_select_its_tools_in_agent_definitions(
     tmp_path: Path,
 ) -> None:
-    config = tiny_config(tmp_path, name="ops", aliases=["mcp_acme_ops"])
-    workspace = tmp_path / "ws"
+    workspace = _workspace_with(
+        tmp_path, tiny_config(tmp_path, name="ops", aliases=["mcp_acme_ops"])
+    )
     agents = workspace / ".github" / "agents"
     agents.mkdir(parents=True)
-    (workspace / "hotfix.toml").write_text(
-        "[[mcp.servers]]\n"
-        f"name = {json.dumps(config.name)}\n"
-        f"command = {json.dumps(config.command)}\n"
-        f"aliases = {json.dumps(config.aliases)}\n"
-        f"home = {json.dumps(config.home)}\n"
-    )
     for slug, pattern in (("by-alias", "mcp_acme_ops/*"), ("unknown", "mcp_other/*")):
         (agents / f"{slug}.agent.md").write_text(
             f"---\nname: {slug}\ndescription: x\ntools: ['{pattern}']\n---\nx\n"
         )
 
-    def tools_of(agent: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [HOTFIX, "tools", "--agent", agent, "--workspace", str(workspace), "--json"],
-            capture_output=True, text=True, timeout=120, check=False,
-        )  # fmt: skip
-
-    selected, unknown = tools_of("by-alias"), tools_of("unknown")
+    selected, unknown = (_hotfix("tools", "--agent", slug, "--workspace", str(workspace))
+                         for slug in ("by-alias", "unknown"))  # fmt: skip
 
     assert selected.returncode == 0, selected.stderr
     listed = json.loads(selected.stdout)["tools"]
@@ -116,3 +105,38 @@ def test_a_configured_servers_aliases_select_its_tools_in_agent_definitions(
     assert unknown.returncode == 2
     assert "mcp_other/*" in json.loads(unknown.stdout)["error"]
     assert "ops/*" in json.loads(unknown.stdout)["error"]  # the configured server is named
+
+
+@pytest.mark.slow
+def test_policy_explain_knows_a_configured_servers_tools(tmp_path: Path) -> None:
+    rules = '[gate]\ndeny = ["azure_storage_account_delete"]\n'
+    workspace = _workspace_with(tmp_path, tiny_config(tmp_path), rules)
+
+    def explain(tool: str) -> dict[str, object]:
+        done = _hotfix("policy", "explain", tool, '{"name": "st1"}', "--workspace", str(workspace))
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    assert explain("azure_group_list")["decision"] == "allow"  # readOnlyHint: a read
+    denied = explain("azure_storage_account_delete")
+    assert (denied["decision"], denied["rule"]) == ("deny", "azure_storage_account_delete")
+
+
+def _workspace_with(tmp_path: Path, server: McpServerConfig, more_toml: str = "") -> Path:
+    """A workspace whose hotfix.toml configures `server`."""
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    (workspace / "hotfix.toml").write_text(
+        more_toml + "[[mcp.servers]]\n"
+        f"name = {json.dumps(server.name)}\n"
+        f"command = {json.dumps(server.command)}\n"
+        f"aliases = {json.dumps(server.aliases)}\n"
+        f"env = {{ TINY_CALLS_FILE = {json.dumps(server.env['TINY_CALLS_FILE'])} }}\n"
+        f"home = {json.dumps(server.home)}\n"
+    )
+    return workspace
+
+
+def _hotfix(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([HOTFIX, *args, "--json"], capture_output=True, text=True,
+                          timeout=120, check=False)  # fmt: skip
