@@ -2,11 +2,12 @@
 
 Exit codes: 0 the run did its job (the fix is deployed, or the agent had no deployment
 tools); 4 `run` completed but the fix is not in production (its deployment failed or was
-rolled back, or none was made); 1 the run ended
-without completing (limit hit, model or tool failure); 2 bad input (usage, config, agent
-definition, arguments); 3 a required approval was denied; 130 interrupted by SIGINT (Ctrl-C),
-143 by SIGTERM — `run` and `demo` first settle production (roll back an unpromoted
-candidate that has traffic) and journal what they did.
+rolled back, or none was made); 1 the run ended without completing (limit hit, model or
+tool failure); 2 bad input (usage, config, agent definition, arguments); 3 a required
+approval was denied; 130 interrupted by SIGINT (Ctrl-C),
+143 by SIGTERM — `run`, `demo` and `resume` first settle production (roll back an
+unpromoted candidate that has traffic) and journal what they did; `rollback` is never
+interrupted (a signal only says to wait).
 """
 
 from __future__ import annotations
@@ -112,7 +113,8 @@ def run(
 ) -> None:
     """Run the hotfix-deployment agent on a description."""
     from agent.cli_demo import stopped
-    from agent.safe_stop import GracefulStop, RunInterrupted, session_config
+    from agent.graceful_stop import GracefulStop, RunInterrupted
+    from agent.safe_stop import session_config
     from agent.session import SessionOptions, run_session
 
     console = Console(stderr=as_json)

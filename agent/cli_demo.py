@@ -39,7 +39,7 @@ from agent.cli_view import LiveView
 
 if TYPE_CHECKING:
     from agent.config import HotfixConfig
-    from agent.safe_stop import GracefulStop, RunInterrupted
+    from agent.graceful_stop import GracefulStop, RunInterrupted
 
 local_app = typer.Typer(no_args_is_help=True, help="The local target's environment.")
 app.add_typer(local_app, name="local")
@@ -83,7 +83,8 @@ def demo(
 ) -> None:
     """Deploy a fix of a sample shop to a local production, end to end."""
     from agent.demo import DemoError, DemoOptions, run_demo
-    from agent.safe_stop import GracefulStop, RunInterrupted, session_config
+    from agent.graceful_stop import GracefulStop, RunInterrupted
+    from agent.safe_stop import session_config
     from tools.deploy.targets.local import shutdown_environment
 
     console = Console(stderr=True)
@@ -259,21 +260,30 @@ def _recover(
     config: Path | None,
     as_json: bool,
 ) -> None:
+    from agent.graceful_stop import GracefulStop, RunInterrupted
     from agent.recovery import RecoveryError, recover_run
+    from agent.runs import find_run
+    from agent.safe_stop import session_config
     from handoffs.report import write_report
 
     console = Console(stderr=as_json)
-    with exit_on_bad_input(as_json, RecoveryError):
-        result = asyncio.run(
-            recover_run(
-                command,
-                run_id,
-                workspace=workspace,
-                approver=make_approver(approve, console),
-                config_path=config,
-            )
-        )
-    report = write_report(result.run_dir)
+    # A rollback is itself the settling: a signal must not cut it short. A resumed rollout
+    # is stopped like `hotfix run`: cancelled, then production settled from the journal.
+    stop = GracefulStop(protect="production is being rolled back" if command == "rollback"
+                        else None)  # fmt: skip
+    with stop.installed(), exit_on_bad_input(as_json, RecoveryError):
+        with contextlib.suppress(LookupError):  # recover_run says so, as bad input
+            root = workspace.resolve()
+            stop.run_id, stop.workspace = find_run(root, run_id).name, root
+        try:
+            result = asyncio.run(stop.guard(recover_run(
+                command, run_id, workspace=workspace, approver=make_approver(approve, console),
+                config_path=config, journal_listeners=[stop.on_record],
+            )))  # fmt: skip
+        except RunInterrupted as interrupted:
+            run_config = partial(session_config, config_path=config)
+            raise stopped(stop, interrupted, run_config, console, as_json) from None
+        report = write_report(result.run_dir)
     if as_json:
         _emit_json({**result.to_json(), "report": str(report)})
     else:

@@ -12,6 +12,7 @@ exempt) and its webhooks (`waiting_for_approval`, `rolled_back`, `finished`).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -94,6 +95,7 @@ async def recover_run(
     approver: Approver,
     config_path: Path | None = None,
     target: Target | None = None,
+    journal_listeners: Sequence[Callable[[dict[str, Any]], None]] = (),
 ) -> RecoveryResult:
     """Roll back (`rollback`) or finish (`resume`) the run `run_id` from its journal.
 
@@ -109,6 +111,8 @@ async def recover_run(
         journal = Journal(path, redactor, run_dir.name)  # cuts a torn last line
     except JournalBusy as exc:
         raise RecoveryError(str(exc)) from None
+    for listener in journal_listeners:
+        journal.add_listener(listener)
     try:
         target = target or build_target(config, root)
         _require_environment(target)

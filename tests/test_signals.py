@@ -225,3 +225,83 @@ def test_sigterm_during_the_demo_rolls_back_before_the_environment_stops(tmp_pat
     }
     _assert_settled(records)
     assert environment_status(workspace / ".hotfix" / "local") is None  # then it was stopped
+
+
+def _killed_mid_bake(prod: Production) -> str:
+    """The id of a `hotfix run` killed -9 once its bake started (traffic on the candidate)."""
+    earlier = _journals(prod.workspace)
+    proc = subprocess.Popen(
+        [HOTFIX, "run", prod.description, "--workspace", str(prod.workspace), "--model",
+         "runbook", "--approve", f"policy:{prod.policy}", "--json"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    try:
+        journal = _wait_for(prod.workspace, proc, _step("bake:", "started"), earlier)
+    finally:
+        proc.kill()
+        proc.wait()
+    return journal.parent.name
+
+
+def _recover(
+    prod: Production, command: str, run_id: str, *signals: tuple[Callable[[Record], bool], int]
+) -> tuple[int, Record, str, list[Record]]:
+    """`hotfix <command> RUN --json`, sent each signal once a record it waits for is new."""
+    journal = prod.workspace / ".hotfix" / "runs" / run_id / "journal.jsonl"
+    seen_before = len(read_journal(journal))
+    proc = subprocess.Popen(
+        [HOTFIX, command, run_id, "--workspace", str(prod.workspace), "--approve",
+         f"policy:{prod.policy}", "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        for seen, sig in signals:
+            deadline = time.monotonic() + 60
+            while not any(seen(r) for r in read_journal(journal)[seen_before:]):
+                assert proc.poll() is None and time.monotonic() < deadline, "never got there"
+                time.sleep(0.02)
+            proc.send_signal(sig)
+        out, err = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return proc.returncode, json.loads(out), err, read_journal(journal)
+
+
+def _picked_up(record: Record) -> bool:
+    return "picked this run up" in str(record.get("message"))
+
+
+@pytest.mark.slow
+def test_ctrl_c_never_cuts_hotfix_rollback_short(prod: Production) -> None:
+    run_id = _killed_mid_bake(prod)
+
+    code, doc, err, records = _recover(
+        prod, "rollback", run_id,
+        (_picked_up, signal.SIGINT), (_step("rollback:", "started"), signal.SIGTERM),
+    )  # fmt: skip
+
+    assert code == 0, err[-3000:]
+    assert doc["status"] == "rolled_back" and doc["production"]["healthy"] is True
+    assert err.count("production is being rolled back — it finishes first, please wait") == 2
+    assert prod.client.state()["weights"] == {"v1.4.2": 100}
+    ended = {(r["step_id"], r["phase"]) for r in records if r.get("type") == "step"}
+    assert {("rollback:1", "finished"), ("rollback-verify:1", "finished")} <= ended
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_hotfix_resume_stops_it_like_a_run_and_settles_production(
+    prod: Production,
+) -> None:
+    run_id = _killed_mid_bake(prod)
+
+    code, doc, err, records = _recover(
+        prod, "resume", run_id, (_step("bake:", "started"), signal.SIGINT)
+    )
+
+    assert code == 130 and doc["interrupted"] == "SIGINT", err[-3000:]
+    assert doc["run_id"] == run_id
+    assert "rolled back to v1.4.2" in doc["settled"], (doc, err[-3000:])
+    assert prod.client.state()["weights"] == {"v1.4.2": 100}
+    _assert_settled(records)
