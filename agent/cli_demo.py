@@ -269,8 +269,9 @@ def _recover(
     console = Console(stderr=as_json)
     # A rollback is itself the settling: a signal must not cut it short. A resumed rollout
     # is stopped like `hotfix run`: cancelled, then production settled from the journal.
-    stop = GracefulStop(protect="production is being rolled back" if command == "rollback"
-                        else None)  # fmt: skip
+    protect = (f"production is being rolled back — it finishes first, please wait (kill -9 "
+               f"would abandon it half-way; `hotfix rollback {run_id}` then finishes it)")
+    stop = GracefulStop(protect=protect if command == "rollback" else None)
     with stop.installed(), exit_on_bad_input(as_json, RecoveryError):
         with contextlib.suppress(LookupError):  # recover_run says so, as bad input
             root = workspace.resolve()

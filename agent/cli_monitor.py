@@ -3,15 +3,18 @@
 Registered on `agent.cli.app` when `agent.cli` imports this module. Same conventions as the
 rest of the CLI: `--json` prints one JSON document on stdout, progress goes to stderr.
 Exit codes: 0 healthy (or rolled back as designed), 1 regression not handled / monitoring
-failed, 2 bad input, 3 the needed rollback was denied, 130 interrupted.
+failed, 2 bad input, 3 the needed rollback was denied, 130 / 143 interrupted by SIGINT /
+SIGTERM while watching (a rollback under way finishes first).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
+import signal
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -30,8 +33,9 @@ from agent.cli_view import LiveView
 from handoffs.offer import offer_handoff
 
 if TYPE_CHECKING:
+    from agent.graceful_stop import GracefulStop, RunInterrupted
     from agent.session import RunResult
-    from handoffs.monitoring.run import MonitorResult
+    from handoffs.monitoring.run import MonitorOptions, MonitorResult
 
 __all__ = ["monitor_after_run", "offer_handoff", "parse_duration"]
 
@@ -82,7 +86,7 @@ def monitor_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Watch a deployed fix against its baseline; roll back (with approval) on a regression."""
-    from handoffs.monitoring.run import MonitorError, MonitorOptions, run_monitor
+    from handoffs.monitoring.run import MonitorError, MonitorOptions
 
     console = Console(stderr=True)
     with exit_on_bad_input(as_json, MonitorError, typer.BadParameter):
@@ -96,7 +100,7 @@ def monitor_command(
             rollback_reason=rollback,
             on_event=LiveView(console),
         )
-        result = asyncio.run(run_monitor(options))
+        result = _watch(options, console, as_json)
     if as_json:
         _emit_json(result.to_json())
     else:
@@ -109,7 +113,7 @@ def monitor_after_run(console: Console, result: RunResult, approve: str = "ask")
 
     Returns the monitoring exit code.
     """
-    from handoffs.monitoring.run import MonitorOptions, run_monitor
+    from handoffs.monitoring.run import MonitorOptions
     from handoffs.report import write_outputs
 
     write_outputs(result.run_dir)  # the packet must exist and match the finished run
@@ -119,9 +123,53 @@ def monitor_after_run(console: Console, result: RunResult, approve: str = "ask")
         approver=make_approver(approve, console),
         on_event=LiveView(console),
     )
-    outcome = asyncio.run(run_monitor(options))
+    outcome = _watch(options, console, as_json=False)
     _print_result(console, outcome)
     return outcome.exit_code
+
+
+def _watch(options: MonitorOptions, console: Console, as_json: bool) -> MonitorResult:
+    """`run_monitor` under SIGINT / SIGTERM: watching stops at once (exit 130 / 143, nothing
+    changed); once a rollback's first step has started, it finishes first."""
+    from agent.graceful_stop import GracefulStop, RunInterrupted
+    from handoffs.monitoring.run import run_monitor
+
+    stop = GracefulStop()
+
+    def protect_rollback(record: dict[str, Any]) -> None:
+        if record.get("type") == "step":  # only the rollback writes steps
+            stop.protect("production is being rolled back — it finishes first, please wait "
+                         "(kill -9 would abandon it half-way)")  # fmt: skip
+
+    options.journal_listeners += [protect_rollback, stop.on_record]
+    with stop.installed():
+        try:
+            return asyncio.run(stop.guard(run_monitor(options)))
+        except RunInterrupted as interrupted:
+            raise _stopped_watching(stop, interrupted, console, as_json) from None
+
+
+def _stopped_watching(
+    stop: GracefulStop, interrupted: RunInterrupted, console: Console, as_json: bool
+) -> typer.Exit:
+    from agent.journal import runs_root
+    from handoffs.report import write_outputs
+
+    document: dict[str, Any] = {
+        "interrupted": signal.Signals(interrupted.signum).name, "run_id": stop.run_id,
+        "settled": "monitoring stopped before any rollback step; production was not changed",
+        "exit_code": interrupted.exit_code,
+    }  # fmt: skip
+    if stop.run_id is not None and stop.workspace is not None:
+        with contextlib.suppress(Exception):  # the journal says it all; the report is derived
+            paths = write_outputs(runs_root(stop.workspace) / stop.run_id)
+            document["report"] = str(paths.markdown)
+    if as_json:
+        _emit_json(document)
+    else:
+        console.print(f"[bold yellow]stopped[/] ({document['interrupted']}): "
+                      f"{document['settled']}", highlight=False)  # fmt: skip
+    return typer.Exit(interrupted.exit_code)
 
 
 def _print_result(console: Console, result: MonitorResult) -> None:

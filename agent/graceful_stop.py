@@ -56,7 +56,8 @@ class GracefulStop:
     Args:
         write: Where the messages go (default: stderr).
         protect: Set when the work is itself the settling (`hotfix rollback`): signals then
-            never cancel it, each only says this is under way and to wait.
+            never cancel it; each only prints `protect` (what is under way, and to wait).
+            `protect()` switches this on later, when the work starts such a change.
     """
 
     def __init__(
@@ -69,6 +70,18 @@ class GracefulStop:
         self.workspace: Path | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[Any] | None = None
+        self._pending: asyncio.Handle | None = None
+
+    def protect(self, what: str) -> None:
+        """From now on no signal cancels the work: it has begun a change a stop must not cut
+        short (a rollback). A stop asked for a moment ago that has not reached the work yet
+        is withdrawn, and says so."""
+        if self._protect is not None:
+            return
+        self._protect = what
+        if self._pending is not None and self.signum is not None:
+            self._pending.cancel()  # no effect if the cancel already reached the task
+            self._write(f"{signal.Signals(self.signum).name}: {what}")
 
     def on_record(self, record: dict[str, Any]) -> None:
         """Journal listener: remembers which run to settle, and makes sure it stops."""
@@ -76,7 +89,7 @@ class GracefulStop:
         if kind == "run_started":
             self.run_id = str(record["run_id"])
             self.workspace = Path(str(record["workspace"]))
-        if self.signum is not None and kind != "run_finished":
+        if self.signum is not None and self._protect is None and kind != "run_finished":
             # Unwinding writes nothing but `run_finished`: the run went on, so the cancel was
             # swallowed (Python 3.11's asyncio.wait_for can lose one that races a result).
             self._cancel()
@@ -97,10 +110,7 @@ class GracefulStop:
     def _handle(self, signum: int, _frame: FrameType | None) -> None:
         name = signal.Signals(signum).name
         if self._protect is not None:
-            self._write(
-                f"{name}: {self._protect} — it finishes first, please wait (kill -9 would "
-                "abandon it half-way; running the same command again then finishes it)"
-            )
+            self._write(f"{name}: {self._protect}")
             return
         if self.signum is not None:
             self._write(
@@ -115,7 +125,9 @@ class GracefulStop:
     def _cancel(self) -> None:
         loop, task = self._loop, self._task
         if loop is not None and task is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(task.cancel)
+            if self._pending is not None:
+                self._pending.cancel()  # one pending cancel at most, so `protect` can stop it
+            self._pending = loop.call_soon_threadsafe(task.cancel)
 
     async def guard(self, work: Awaitable[T]) -> T:
         """Await `work`, cancelled by the first stop signal (then `RunInterrupted`)."""

@@ -7,19 +7,21 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from agent.approvers import DenyAllApprover
+from agent.journal import read_journal
 from handoffs.contract import load_handoff
 from handoffs.monitoring.run import MonitorOptions, run_monitor
 from handoffs.report_model import ReportDocument
@@ -87,12 +89,21 @@ def test_monitor_leaves_a_healthy_fix_alone_then_rolls_back_a_faulty_one(
     assert len(healthy.report.samples) == 2 and healthy.report.rollback.requested_at is None
     assert _environment(workspace)["weights"] == {"v1.4.3": 100}
 
-    _switch_fault_on(workspace, "v1.4.3")
     policy = tmp_path / "approvals.toml"
     policy.write_text('approve = ["monitor_rollback"]\n')
-    code, rolled = _hotfix("monitor", run_id, "--workspace", workspace, "--duration", "20s",
-                           "--interval", "1s", "--approve", f"policy:{policy}")  # fmt: skip
+    watch = ("monitor", run_id, "--workspace", workspace, "--duration", "20s", "--interval", "1s",
+             "--approve", f"policy:{policy}")  # fmt: skip
+    # Ctrl-C while watching stops at once and changes nothing.
+    code, stopped, _ = _interrupted(workspace, watch, lambda r: r.get("type") == "tool_finished")
+    assert code == 130 and stopped["interrupted"] == "SIGINT", stopped
+    assert "production was not changed" in stopped["settled"]
+    assert _environment(workspace)["weights"] == {"v1.4.3": 100}
 
+    _switch_fault_on(workspace, "v1.4.3")
+    # Ctrl-C once the rollback has begun: it finishes first.
+    code, rolled, err = _interrupted(workspace, watch, lambda r: r.get("type") == "step")
+
+    assert "production is being rolled back — it finishes first" in err, err[-2000:]
     assert code == 0 and rolled["status"] == "rolled_back", rolled
     assert rolled["samples"] == 2  # detected within the window, two samples in a row
     assert rolled["rollback"]["approved"] is True and rolled["rollback"]["verified"] is True
@@ -101,6 +112,32 @@ def test_monitor_leaves_a_healthy_fix_alone_then_rolls_back_a_faulty_one(
     assert "v1.4.3" not in environment["versions"]
     report = Path(rolled["report_html"]).read_text()
     assert "rollback: traffic back on v1.4.2" in report
+
+
+def _interrupted(
+    workspace: str, args: tuple[str, ...], when: Callable[[dict[str, Any]], bool]
+) -> tuple[int, dict[str, Any], str]:
+    """`hotfix ARGS --json`, sent SIGINT once its new run's journal has a record `when` likes."""
+    runs = Path(workspace) / ".hotfix" / "runs"
+    earlier = set(runs.glob("*/journal.jsonl"))
+    proc = subprocess.Popen([HOTFIX, *args, "--json"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not any(
+            when(record)
+            for journal in set(runs.glob("*/journal.jsonl")) - earlier
+            for record in read_journal(journal)
+        ):
+            assert proc.poll() is None and time.monotonic() < deadline, proc.poll()
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return proc.returncode, json.loads(out), err
 
 
 def _environment(workspace: str) -> dict[str, Any]:

@@ -10,7 +10,7 @@ through the same gate. The monitoring report is written into the monitoring run'
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,10 @@ class MonitorOptions:
     rollback_reason: str | None = None  # roll back at once instead of watching first
     front_end: str = "cli"
     on_event: EventCallback | None = None
+    # Called with each journal record of the monitoring run (the command line's signals).
+    journal_listeners: list[Callable[[dict[str, Any]], None]] = field(
+        default_factory=list[Callable[[dict[str, Any]], None]]
+    )
     # Tests and embedders: an in-memory target, a scripted verifier, a fake clock.
     target: Target | None = None
     verifier: Verifier | None = None
@@ -155,6 +159,7 @@ async def run_monitor(options: MonitorOptions) -> MonitorResult:
         front_end=options.front_end,
         config_path=_config_path(packet.config_source),
         on_event=options.on_event,
+        journal_listeners=list(options.journal_listeners),
         model=options.model,
         model_client=_runbook(options),
         extra_tools=missing_monitor_tools(),
