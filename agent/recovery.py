@@ -18,15 +18,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from agent.approvers import Approver
-from agent.config import HotfixConfig, load_config
-from agent.gate import Gate
+from agent.config import load_config
 from agent.journal import JOURNAL_NAME, Journal, JournalBusy, Notice, RunFinished, read_journal
-from agent.policy import Policy
-from agent.redaction import Redactor
 from agent.runs import find_run
 from agent.safe_stop import close_interrupted_steps, rollback_unfinished
 from agent.session import build_redactor
-from agent.tool_runner import CallRecord, ToolRunner
+from agent.single_call import one_call_runner
+from agent.tool_runner import CallRecord
 from tools.base import Tool, ToolCall, ToolContext, ToolResult
 from tools.deploy.notify import NotifyingApprover, notifier_from_config
 from tools.deploy.steps import EngineState
@@ -34,7 +32,6 @@ from tools.deploy.target import Target
 from tools.deploy.targets.factory import build_target
 from tools.deploy.tools import DeploySession, HotfixDeploy, HotfixRollback, VersionArgs
 from tools.deploy.tools import open_deploy_session as _open_session
-from tools.deploy.windows import window_guard_from_config
 
 Command = Literal["rollback", "resume"]
 EXIT_OK, EXIT_FAILED, EXIT_DENIED = 0, 1, 3
@@ -137,7 +134,8 @@ async def recover_run(
         record: CallRecord | None = None
         if call is not None:
             gated = NotifyingApprover(approver, notifier) if notifier else approver
-            record = await _run_call(call, ctx, config, gated, journal, redactor)
+            tool, tool_call = call
+            record = await one_call_runner(tool, ctx, gated).run_one(tool_call)
         if record is None or record.status == "ok":
             close_interrupted_steps(session.engine, f"was interrupted and not resumed by {command}")
         production = await _production(session)
@@ -158,31 +156,6 @@ async def recover_run(
             await notifier.aclose()  # waits at most the webhook timeout, after the journal
         journal.close()
     return result
-
-
-async def _run_call(
-    call: tuple[Tool, ToolCall],
-    ctx: ToolContext,
-    config: HotfixConfig,
-    approver: Approver,
-    journal: Journal,
-    redactor: Redactor,
-) -> CallRecord:
-    tool, tool_call = call
-    gate = Gate(
-        Policy(config.gate), approver, journal, redactor,
-        window_guard=window_guard_from_config(config),
-    )  # fmt: skip
-    runner = ToolRunner(
-        tools=[tool],
-        gate=gate,
-        ctx=ctx,
-        journal=journal,
-        redactor=redactor,
-        output_limit=config.limits.tool_output_chars,
-        on_event=lambda _kind, _data: None,
-    )
-    return await runner.run_one(tool_call)
 
 
 def _finished(command: Command, result: RecoveryResult, record: CallRecord | None) -> RunFinished:

@@ -93,6 +93,23 @@ async def _resolved(tool_name: str, root: Path, config: HotfixConfig) -> AsyncGe
     yield tool
 
 
+def one_call_runner(tool: Tool, ctx: ToolContext, approver: Approver) -> ToolRunner:
+    """A runner for `tool` alone, gated as in a run: the config's rules, the secrets it names
+    (which no call's arguments may carry) and its change windows. `ctx.journal` is required."""
+    from tools.deploy.windows import window_guard_from_config
+
+    config, redactor, journal = ctx.config, ctx.redactor, ctx.journal
+    if journal is None:
+        raise ValueError("a gated call needs the run's journal (ctx.journal)")
+    gate = Gate(Policy(config.gate, redactor=redactor), approver, journal, redactor,
+                window_guard=window_guard_from_config(config))  # fmt: skip
+    ctx.extras[GATE_KEY] = gate  # an MCP server's questions during the call go to the gate
+    return ToolRunner(
+        tools=[tool], gate=gate, ctx=ctx, journal=journal, redactor=redactor,
+        output_limit=config.limits.tool_output_chars, on_event=lambda _kind, _data: None,
+    )  # fmt: skip
+
+
 async def _gated_call(
     tool: Tool, args: dict[str, Any], root: Path, config: HotfixConfig, approver: Approver
 ) -> CallOutcome:
@@ -112,17 +129,7 @@ async def _gated_call(
         ctx = ToolContext(
             workspace=root, config=config, redactor=redactor, journal=journal, run_id=journal.run_id
         )
-        gate = Gate(Policy(config.gate, redactor=redactor), approver, journal, redactor)
-        ctx.extras[GATE_KEY] = gate  # an MCP server's questions during the call go to the gate
-        runner = ToolRunner(
-            tools=[tool],
-            gate=gate,
-            ctx=ctx,
-            journal=journal,
-            redactor=redactor,
-            output_limit=config.limits.tool_output_chars,
-            on_event=lambda _kind, _data: None,
-        )
+        runner = one_call_runner(tool, ctx, approver)
         record = await runner.run_one(ToolCall(id="call_1", tool=tool.name, args=args))
         journal.write(
             RunFinished(

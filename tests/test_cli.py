@@ -108,6 +108,49 @@ def test_a_run_that_could_deploy_but_made_no_deployment_exits_4(
     assert as_json(reader)["deployment_status"] is None
 
 
+def test_a_secret_named_only_in_the_config_is_refused_in_a_calls_arguments(
+    shop: Path, tmp_path: Path
+) -> None:
+    secret = "dsn-9c1f4e27b3"  # neither its name nor its shape says "secret": only the config
+    config = shop / "hotfix.toml"
+    config.write_text(config.read_text() + '\n[secrets]\nenv_names = ["SHOP_DSN"]\n')
+    policy = tmp_path / "approvals.toml"
+    policy.write_text('approve = ["runInTerminal"]\n')
+    call = {"type": "tool_use", "id": "t1", "name": "runInTerminal",
+            "input": {"command": f"echo {secret} > leaked.txt"}}  # fmt: skip
+    script = tmp_path / "leak.json"
+    script.write_text(json.dumps({"turns": [[call], [{"type": "text", "text": "done"}]]}))
+
+    done = subprocess.run(
+        [HOTFIX, "run", "deploy it", "--model", f"scripted:{script}", "--workspace", str(shop),
+         "--approve", f"policy:{policy}", "--json"],
+        capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+        env={**os.environ, "HOTFIX_BLOCK_MODEL_REQUESTS": "1", "SHOP_DSN": secret},
+    )  # fmt: skip
+
+    journal = Path(as_json(done)["journal"])
+    events = read_journal(journal)
+    decision = next(e for e in events if e["type"] == "gate_decision")
+    assert (decision["decision"], decision["rule"]) == ("deny", "builtin:secret-in-args")
+    assert not (shop / "leaked.txt").exists()
+    assert secret not in journal.read_text()
+
+
+def test_hotfix_tool_honours_the_change_windows_like_a_run(shop: Path) -> None:
+    config = shop / "hotfix.toml"
+    config.write_text(config.read_text() + (
+        '\n[deploy.windows]\nfreezes = [{ start = "2000-01-01T00:00", '
+        'end = "2100-01-01T00:00", reason = "year-end freeze" }]\n'
+    ))  # fmt: skip
+
+    done = hotfix("tool", "hotfix_shift_traffic", '{"label": "v1.4.3", "percent": 10}',
+                  "--workspace", str(shop), "--approve", "deny", "--json")  # fmt: skip
+
+    outcome = as_json(done)
+    assert done.returncode == 3 and outcome["status"] == "denied"
+    assert (outcome["decision"], outcome["rule"]) == ("ask", "change-window")
+
+
 @pytest.mark.parametrize("command", ["rm -fr /", "rm -rf /", "sudo rm -r -f /"])
 def test_policy_explain_never_allows_removing_the_root(command: str, shop: Path) -> None:
     (shop / "hotfix.toml").write_text('[gate]\nallow = ["runInTerminal(rm *)"]\n')
