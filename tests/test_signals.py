@@ -71,43 +71,42 @@ def _journals(workspace: Path) -> set[Path]:
     return set((workspace / ".hotfix" / "runs").glob("*/journal.jsonl"))
 
 
-def _wait_for(
+def _new_records(workspace: Path, earlier: set[Path], journal: Path | None, before: int
+                 ) -> tuple[Path | None, list[Record]]:  # fmt: skip
+    """The records written since the command started: to `journal`, or to a new run's."""
+    if journal is not None:
+        return journal, read_journal(journal)[before:]
+    for path in _journals(workspace) - earlier:
+        return path, read_journal(path)
+    return None, []
+
+
+def _signalled(
     workspace: Path,
-    proc: subprocess.Popen[str],
-    seen: Callable[[Record], bool],
-    earlier: set[Path] | None = None,
-) -> Path:
-    """The journal of the new run once one of its records satisfies `seen`."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None:
-        for journal in _journals(workspace) - (earlier or set()):
-            if any(seen(record) for record in read_journal(journal)):
-                return journal
-        time.sleep(0.02)
-    raise AssertionError(f"the run never got there (exit {proc.poll()})")
+    args: list[str],
+    *signals: tuple[Callable[[Record], bool], int],
+    journal: Path | None = None,
+) -> tuple[int, Record, str, Path]:
+    """`hotfix ARGS --json` on `workspace`, sent each signal once a record it waits for is new
+    in `journal` (default: the journal of the run the command starts).
 
-
-def _settling(record: Record) -> bool:
-    return "stopping safely" in str(record.get("message"))
-
-
-def _interrupt(
-    prod: Production, *signals: tuple[Callable[[Record], bool], signal.Signals]
-) -> tuple[int, Record, str, list[Record]]:
-    """`hotfix run --json`, sent each signal once its journal shows a record it waits for.
-
-    Returns the exit status, the JSON document printed, stderr and the journal.
+    Returns the exit status, the JSON document printed ({} if none), stderr and the journal.
     """
-    earlier = _journals(prod.workspace)
-    proc = subprocess.Popen(
-        [HOTFIX, "run", prod.description, "--workspace", str(prod.workspace), "--model",
-         "runbook", "--approve", f"policy:{prod.policy}", "--json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    journal: Path | None = None
+    earlier = _journals(workspace)
+    before = len(read_journal(journal)) if journal is not None else 0
+    proc = subprocess.Popen([HOTFIX, *args, "--json"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
     try:
         for seen, sig in signals:
-            journal = _wait_for(prod.workspace, proc, seen, earlier)
+            deadline = time.monotonic() + 60
+            while True:
+                journal, records = _new_records(workspace, earlier, journal, before)
+                if any(seen(record) for record in records):
+                    break
+                assert proc.poll() is None and time.monotonic() < deadline, (
+                    f"the command never got there (exit {proc.poll()})"
+                )
+                time.sleep(0.02)
             proc.send_signal(sig)
         out, err = proc.communicate(timeout=90)
     finally:
@@ -115,7 +114,27 @@ def _interrupt(
             proc.kill()
             proc.wait()
     assert journal is not None
-    return proc.returncode, json.loads(out), err, read_journal(journal)
+    return proc.returncode, json.loads(out) if out.strip() else {}, err, journal
+
+
+def _settling(record: Record) -> bool:
+    return "stopping safely" in str(record.get("message"))
+
+
+def _interrupt(
+    prod: Production, *signals: tuple[Callable[[Record], bool], int]
+) -> tuple[int, Record, str, list[Record]]:
+    """`hotfix run --json`, sent each signal once its journal shows a record it waits for."""
+    code, doc, err, journal = _signalled(prod.workspace, _run_args(prod), *signals)
+    return code, doc, err, read_journal(journal)
+
+
+def _run_args(prod: Production) -> list[str]:
+    return ["run", prod.description, "--model", "runbook", *_on(prod)]
+
+
+def _on(prod: Production) -> list[str]:
+    return ["--workspace", str(prod.workspace), "--approve", f"policy:{prod.policy}"]
 
 
 def _assert_settled(records: list[Record]) -> None:
@@ -202,22 +221,15 @@ def test_ctrl_c_before_any_deployment_step_changes_nothing(prod: Production) -> 
 @pytest.mark.slow
 def test_sigterm_during_the_demo_rolls_back_before_the_environment_stops(tmp_path: Path) -> None:
     workspace = tmp_path / "shop"
-    proc = subprocess.Popen(
-        [HOTFIX, "demo", "--dir", str(workspace), "--port", str(_free_port()), "--json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
     try:
-        journal = _wait_for(workspace, proc, _step("shift:", "finished"))
-        proc.send_signal(signal.SIGTERM)
-        out, _err = proc.communicate(timeout=90)
+        code, doc, _err, journal = _signalled(
+            workspace, ["demo", "--dir", str(workspace), "--port", str(_free_port())],
+            (_step("shift:", "finished"), signal.SIGTERM),
+        )  # fmt: skip
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
         shutdown_environment(workspace / ".hotfix" / "local")
 
-    assert proc.returncode == 143
-    doc = json.loads(out)
+    assert code == 143
     assert doc["interrupted"] == "SIGTERM" and "rolled back to v1.4.2" in doc["settled"]
     records = read_journal(journal)
     assert ("rollback:1", "finished") in {
@@ -229,17 +241,9 @@ def test_sigterm_during_the_demo_rolls_back_before_the_environment_stops(tmp_pat
 
 def _killed_mid_bake(prod: Production) -> str:
     """The id of a `hotfix run` killed -9 once its bake started (traffic on the candidate)."""
-    earlier = _journals(prod.workspace)
-    proc = subprocess.Popen(
-        [HOTFIX, "run", prod.description, "--workspace", str(prod.workspace), "--model",
-         "runbook", "--approve", f"policy:{prod.policy}", "--json"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True,
-    )  # fmt: skip
-    try:
-        journal = _wait_for(prod.workspace, proc, _step("bake:", "started"), earlier)
-    finally:
-        proc.kill()
-        proc.wait()
+    _code, _doc, _err, journal = _signalled(
+        prod.workspace, _run_args(prod), (_step("bake:", "started"), signal.SIGKILL)
+    )
     return journal.parent.name
 
 
@@ -248,25 +252,10 @@ def _recover(
 ) -> tuple[int, Record, str, list[Record]]:
     """`hotfix <command> RUN --json`, sent each signal once a record it waits for is new."""
     journal = prod.workspace / ".hotfix" / "runs" / run_id / "journal.jsonl"
-    seen_before = len(read_journal(journal))
-    proc = subprocess.Popen(
-        [HOTFIX, command, run_id, "--workspace", str(prod.workspace), "--approve",
-         f"policy:{prod.policy}", "--json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        for seen, sig in signals:
-            deadline = time.monotonic() + 60
-            while not any(seen(r) for r in read_journal(journal)[seen_before:]):
-                assert proc.poll() is None and time.monotonic() < deadline, "never got there"
-                time.sleep(0.02)
-            proc.send_signal(sig)
-        out, err = proc.communicate(timeout=90)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    return proc.returncode, json.loads(out), err, read_journal(journal)
+    code, doc, err, _ = _signalled(
+        prod.workspace, [command, run_id, *_on(prod)], *signals, journal=journal
+    )
+    return code, doc, err, read_journal(journal)
 
 
 def _picked_up(record: Record) -> bool:
