@@ -4,7 +4,9 @@ import json
 import os
 from pathlib import Path
 
-from agent.journal import Journal, Notice, RunFinished, StepEvent, read_journal
+import pytest
+
+from agent.journal import Journal, JournalBusy, Notice, RunFinished, StepEvent, read_journal
 from agent.redaction import Redactor
 
 
@@ -54,3 +56,23 @@ def test_journal_file_is_private_to_the_user(tmp_path: Path) -> None:
     with Journal.create(tmp_path, Redactor()) as journal:
         journal.write(Notice(message="x"))
     assert os.stat(journal.path).st_mode & 0o077 == 0
+
+
+def test_one_writer_at_a_time_and_a_torn_tail_is_left_alone_while_another_writes(
+    tmp_path: Path,
+) -> None:
+    first = Journal.create(tmp_path, Redactor(), "run-1")
+    first.write(Notice(message="mine"))
+    with first.path.open("ab") as handle:
+        handle.write(b'{"v":1,"seq":2,"type":"notice","mess')  # the writer is mid-line
+
+    busy = f"run run-1 is still being driven by process {os.getpid()}"
+    with pytest.raises(JournalBusy, match=busy):
+        Journal(first.path, Redactor(), "run-1")
+    assert first.path.read_bytes().endswith(b'"mess')  # the refused opener cut nothing
+
+    first.close()
+    second = Journal(first.path, Redactor(), "run-1")  # free again: it takes over
+    second.write(Notice(message="next"))
+    second.close()
+    assert [e["message"] for e in read_journal(first.path)] == ["mine", "next"]
