@@ -132,14 +132,18 @@ def _watch(options: MonitorOptions, console: Console, as_json: bool) -> MonitorR
     """`run_monitor` under SIGINT / SIGTERM: watching stops at once (exit 130 / 143, nothing
     changed); once a rollback's first step has started, it finishes first."""
     from agent.graceful_stop import GracefulStop, RunInterrupted
+    from handoffs.monitoring.probes import SAMPLE_KIND
     from handoffs.monitoring.run import run_monitor
 
     stop = GracefulStop()
+    protect = (f"production is being rolled back — it finishes first, please wait (kill -9 "
+               f"would abandon it half-way; `hotfix monitor {options.run} --rollback REASON` "
+               "then finishes it)")  # fmt: skip
 
     def protect_rollback(record: dict[str, Any]) -> None:
-        if record.get("type") == "step":  # only the rollback writes steps
-            stop.protect("production is being rolled back — it finishes first, please wait "
-                         "(kill -9 would abandon it half-way)")  # fmt: skip
+        # Samples are steps too; every other step of a monitoring run belongs to its rollback.
+        if record.get("type") == "step" and record.get("kind") != SAMPLE_KIND:
+            stop.protect(protect)
 
     options.journal_listeners += [protect_rollback, stop.on_record]
     with stop.installed():

@@ -19,7 +19,15 @@ from typing import Any, Literal
 
 from agent.approvers import Approver
 from agent.config import load_config
-from agent.journal import JOURNAL_NAME, Journal, JournalBusy, Notice, RunFinished, read_journal
+from agent.journal import (
+    JOURNAL_NAME,
+    Journal,
+    JournalBusy,
+    Notice,
+    RunFinished,
+    iter_journal,
+    read_journal,
+)
 from agent.runs import find_run
 from agent.safe_stop import close_interrupted_steps, rollback_unfinished
 from agent.session import build_redactor
@@ -101,6 +109,7 @@ async def recover_run(
             environment no longer runs.
     """
     root, run_dir = _locate(workspace, run_id)
+    _refuse_monitoring_run(run_dir)
     config = load_config(root, config_path)
     redactor = build_redactor(config)
     path = run_dir / JOURNAL_NAME
@@ -170,6 +179,23 @@ def _finished(command: Command, result: RecoveryResult, record: CallRecord | Non
         status=status, stop_reason=command, turns=0,
         tool_calls=0 if record is None else 1, summary=summary,
     )  # fmt: skip
+
+
+def _refuse_monitoring_run(run_dir: Path) -> None:
+    """A post-fix-monitoring run has no deployment of its own to resume: its rollback is
+    finished by the monitoring agent again, from the deployment run's packet."""
+    from handoffs.contract import packet_from_text
+    from handoffs.report import MONITORING_AGENT
+
+    started = next(iter_journal(run_dir / JOURNAL_NAME), {})
+    if started.get("agent") != MONITORING_AGENT:
+        return
+    packet = packet_from_text(str(started.get("description", "")))
+    deployment = packet.run_id if packet is not None else "DEPLOYMENT_RUN"
+    raise RecoveryError(
+        f"run {run_dir.name} is a post-fix-monitoring run; to finish a rollback it started, "
+        f"run `hotfix monitor {deployment} --rollback REASON` (repeating it is safe)"
+    )
 
 
 def _locate(workspace: Path, run_id: str) -> tuple[Path, Path]:

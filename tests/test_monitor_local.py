@@ -23,6 +23,7 @@ import pytest
 from agent.approvers import DenyAllApprover
 from agent.journal import read_journal
 from handoffs.contract import load_handoff
+from handoffs.monitoring.probes import SAMPLE_KIND
 from handoffs.monitoring.run import MonitorOptions, run_monitor
 from handoffs.report_model import ReportDocument
 
@@ -93,15 +94,17 @@ def test_monitor_leaves_a_healthy_fix_alone_then_rolls_back_a_faulty_one(
     policy.write_text('approve = ["monitor_rollback"]\n')
     watch = ("monitor", run_id, "--workspace", workspace, "--duration", "20s", "--interval", "1s",
              "--approve", f"policy:{policy}")  # fmt: skip
-    # Ctrl-C while watching stops at once and changes nothing.
-    code, stopped, _ = _interrupted(workspace, watch, lambda r: r.get("type") == "tool_finished")
+    # Ctrl-C while watching (a sample taken) stops at once and changes nothing.
+    code, stopped, _ = _interrupted(workspace, watch, lambda r: r.get("kind") == SAMPLE_KIND)
     assert code == 130 and stopped["interrupted"] == "SIGINT", stopped
     assert "production was not changed" in stopped["settled"]
     assert _environment(workspace)["weights"] == {"v1.4.3": 100}
 
     _switch_fault_on(workspace, "v1.4.3")
     # Ctrl-C once the rollback has begun: it finishes first.
-    code, rolled, err = _interrupted(workspace, watch, lambda r: r.get("type") == "step")
+    code, rolled, err = _interrupted(
+        workspace, watch, lambda r: r.get("type") == "step" and r.get("kind") != SAMPLE_KIND
+    )
 
     assert "production is being rolled back — it finishes first" in err, err[-2000:]
     assert code == 0 and rolled["status"] == "rolled_back", rolled
@@ -112,6 +115,9 @@ def test_monitor_leaves_a_healthy_fix_alone_then_rolls_back_a_faulty_one(
     assert "v1.4.3" not in environment["versions"]
     report = Path(rolled["report_html"]).read_text()
     assert "rollback: traffic back on v1.4.2" in report
+    # A monitoring run is finished by the monitor again, not by `hotfix rollback`.
+    code, refused = _hotfix("rollback", rolled["run_id"], "--workspace", workspace)
+    assert code == 2 and f"hotfix monitor {run_id} --rollback REASON" in refused["error"]
 
 
 def _interrupted(
